@@ -1,0 +1,280 @@
+"""Consumers: apply other services' events exactly once in effect, and never stall on a bad one.
+
+Each batch of a partition is applied in one database transaction together with its inbox rows
+(keyed by the CloudEvent id), so a redelivered event has no second effect; the Kafka offset is
+committed only after that transaction. If the batch fails, each event is retried alone (bounded,
+with backoff); one that still fails goes to the dead-letter topic with the error in its headers,
+and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from sqlalchemy import column, literal, select, values
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.types import Text
+
+from juntos_events import metrics
+from juntos_events.envelope import TRACEPARENT, Envelope, MalformedEnvelope, decode
+from juntos_events.events import EventRegistry, UnknownEventType
+from juntos_events.logs import get_logger
+from juntos_events.schema import inbox
+from juntos_events.topics import dead_letter_topic
+
+Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("juntos_events.consumer")
+
+
+@dataclass
+class ConsumerSettings:
+    max_records: int = 500
+    poll_timeout_ms: int = 500
+    max_attempts: int = 3
+    retry_backoff_seconds: float = 0.2
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+
+
+@dataclass
+class Subscriptions:
+    """Which event types a consumer applies, and how to upcast them (registries of producers)."""
+
+    handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    registries: dict[str, EventRegistry] = field(default_factory=dict)
+
+    def on(self, service: str, event_type: str) -> Callable[[Handler], Handler]:
+        """Decorator: `@subs.on("enrollment", "FamiliaVinculada")`."""
+
+        def decorate(fn: Handler) -> Handler:
+            self.handlers[(service, event_type)] = fn
+            return fn
+
+        return decorate
+
+    def upcast_with(self, registry: EventRegistry) -> None:
+        self.registries[registry.service] = registry
+
+    def handler_for(self, envelope: Envelope) -> Handler | None:
+        return self.handlers.get((envelope.service, envelope.event_type))
+
+    def upcast(self, envelope: Envelope) -> Envelope:
+        registry = self.registries.get(envelope.service)
+        if registry is None:
+            return envelope
+        version, data = registry.upcast(envelope.event_type, envelope.schema_version, envelope.data)
+        return Envelope(**{**envelope.__dict__, "schema_version": version, "data": data})
+
+
+class DeadLetter(Exception):
+    """Raised by a handler for an event that can never be applied: skip the retries."""
+
+
+@dataclass
+class _Item:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: Envelope | None
+    error: str | None = None
+
+
+class ConsumerRunner:
+    """One consumer group reading some topics into one service's database."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        engine: AsyncEngine,
+        bootstrap: str,
+        topics: Iterable[str],
+        subscriptions: Subscriptions,
+        settings: ConsumerSettings | None = None,
+        dlq_producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        self.name = name
+        self.engine = engine
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.subs = subscriptions
+        self.settings = settings or ConsumerSettings()
+        self._dlq_producer = dlq_producer
+        self._own_producer = dlq_producer is None
+        self._stopping = asyncio.Event()
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        s = self.settings
+        self.consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=s.max_records,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+        )
+        if self._dlq_producer is None:
+            from juntos_events.relay import idempotent_producer
+
+            self._dlq_producer = idempotent_producer(self.bootstrap)
+            await self._dlq_producer.start()
+        await self.consumer.start()
+        try:
+            while not self._stopping.is_set():
+                batches = await self.consumer.getmany(timeout_ms=s.poll_timeout_ms)
+                for tp, records in batches.items():
+                    await self.process(tp, records)
+                    await self.consumer.commit({tp: records[-1].offset + 1})
+                await self._measure_lag()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+            if self._own_producer and self._dlq_producer is not None:
+                await self._dlq_producer.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def process(
+        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        items = [self._decode(r) for r in records]
+        good = [i for i in items if i.envelope is not None]
+        try:
+            await self._apply(good)
+        except Exception:
+            # Find the culprit(s): each event alone, bounded retries, then the dead-letter topic.
+            for item in good:
+                await self._apply_alone(item)
+        for item in items:
+            if item.envelope is None:
+                await self._dead_letter(item)
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Item:
+        try:
+            envelope = decode(record.headers, record.key, record.value or b"")
+            return _Item(record, self.subs.upcast(envelope))
+        except (MalformedEnvelope, UnknownEventType) as exc:
+            return _Item(record, None, f"{type(exc).__name__}: {exc}")
+
+    async def _apply(self, items: list[_Item]) -> None:
+        if not items:
+            return
+        async with self.engine.begin() as conn:
+            fresh = await self._claim_inbox(conn, [i.envelope.id for i in items if i.envelope])
+            for item in items:
+                envelope = item.envelope
+                assert envelope is not None
+                if envelope.id not in fresh:
+                    metrics.CONSUMED.labels(self.name, item.record.topic, "duplicate").inc()
+                    continue
+                fresh.discard(envelope.id)  # the same id twice in one batch counts once
+                await self._handle(item, envelope, conn)
+
+    async def _handle(self, item: _Item, envelope: Envelope, conn: AsyncConnection) -> None:
+        handler = self.subs.handler_for(envelope)
+        outcome = "ignored" if handler is None else "applied"
+        if handler is not None:
+            parent = propagate.extract(
+                {TRACEPARENT: envelope.traceparent} if envelope.traceparent else {}
+            )
+            with tracer.start_as_current_span(
+                f"process {item.record.topic}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": item.record.topic,
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": envelope.id,
+                    "messaging.kafka.offset": item.record.offset,
+                    "messaging.destination.partition.id": str(item.record.partition),
+                    "juntos.event_type": envelope.event_type,
+                },
+            ):
+                await handler(envelope, conn)
+        metrics.CONSUMED.labels(self.name, item.record.topic, outcome).inc()
+
+    async def _apply_alone(self, item: _Item) -> None:
+        attempts = self.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._apply([item])
+                return
+            except DeadLetter as exc:
+                item.error = f"DeadLetter: {exc}"
+                break
+            except Exception as exc:
+                item.error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning(
+                    "event failed",
+                    consumer=self.name,
+                    event_id=item.envelope.id if item.envelope else None,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                )
+                if attempt < attempts:
+                    await asyncio.sleep(self.settings.retry_backoff_seconds * 2 ** (attempt - 1))
+        await self._dead_letter(item)
+
+    async def _dead_letter(self, item: _Item) -> None:
+        record = item.record
+        topic = dead_letter_topic(record.topic)
+        headers = [
+            *record.headers,
+            ("dlq_error", (item.error or "unknown")[:2000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+        ]
+        assert self._dlq_producer is not None
+        await self._dlq_producer.send_and_wait(
+            topic, value=record.value, key=record.key, headers=headers
+        )
+        metrics.DEAD_LETTERS.labels(self.name, record.topic).inc()
+        metrics.CONSUMED.labels(self.name, record.topic, "dead_letter").inc()
+        log.error(
+            "event sent to dead-letter topic",
+            consumer=self.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    async def _claim_inbox(self, conn: AsyncConnection, ids: list[str]) -> set[str]:
+        """Insert inbox rows; the ids that were not there yet are the ones to apply."""
+        rows = values(column("event_id", Text), name="received").data([(i,) for i in ids])
+        statement = (
+            pg_insert(inbox)
+            .from_select(
+                ["consumer", "event_id"], select(literal(self.name, Text), rows.c.event_id)
+            )
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        result = await conn.execute(statement)
+        return {row.event_id for row in result}
+
+    async def _measure_lag(self) -> None:
+        assert self.consumer is not None
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self.consumer.position(tp)
+            metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )

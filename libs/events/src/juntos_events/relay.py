@@ -1,0 +1,194 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
+
+It never reads "everything after position N" (a transaction that commits late would be
+skipped); it claims whatever unpublished rows exist. Rows are split into lanes by key hash. A
+relay takes a lane with a transaction-scoped advisory lock, so while one relay publishes a lane
+no other can, and the lock is held until that batch's rows are deleted: per-key order holds
+with any number of relays. A relay that dies mid-batch leaves its rows in place (its
+transaction aborts); the next relay publishes them again, and consumers' inboxes absorb the
+duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Row, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from juntos_events import metrics
+from juntos_events.envelope import TRACEPARENT
+from juntos_events.logs import get_logger
+from juntos_events.schema import outbox
+from juntos_events.store import LANES
+
+LOCK_CLASS = 0x4A54  # advisory-lock namespace of the relay ("JT")
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("juntos_events.relay")
+
+
+@dataclass
+class RelaySettings:
+    batch_size: int = 500
+    idle_poll_seconds: float = 0.2
+    max_lanes: int = LANES
+    backlog_every_seconds: float = 5.0
+
+
+def idempotent_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """The producer every publisher uses: idempotent, acks from all in-sync replicas."""
+    options: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 30_000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)  # type: ignore[arg-type]
+
+
+class OutboxRelay:
+    """Publishes one service's outbox to Kafka until stopped."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        settings: RelaySettings | None = None,
+    ) -> None:
+        self.engine = engine
+        self.producer = producer
+        self.settings = settings or RelaySettings()
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._last_backlog = 0.0
+
+    async def run(self) -> None:
+        """Loop: publish batches while there are rows; sleep until notified or polled otherwise."""
+        listener = await self._listen()
+        try:
+            while not self._stopping.is_set():
+                published = await self.publish_batch()
+                await self._maybe_measure_backlog()
+                if published == 0:
+                    self._wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self.settings.idle_poll_seconds)
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def publish_batch(self) -> int:
+        """Claim lanes, publish their oldest rows, await every ack, delete them: one transaction."""
+        started = time.perf_counter()
+        async with self.engine.begin() as conn:
+            lanes = await self._claim_lanes(conn)
+            if not lanes:
+                return 0
+            rows = (
+                await conn.execute(
+                    select(
+                        outbox.c.id,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.headers,
+                        outbox.c.payload,
+                        outbox.c.traceparent,
+                    )
+                    .where(outbox.c.lane.in_(lanes))
+                    .order_by(outbox.c.id)
+                    .limit(self.settings.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            acks = [await self._send(row) for row in rows]
+            await asyncio.gather(*acks)
+            await conn.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
+        for row in rows:
+            metrics.OUTBOX_PUBLISHED.labels(row.topic).inc()
+        metrics.RELAY_BATCH_SECONDS.observe(time.perf_counter() - started)
+        return len(rows)
+
+    async def _claim_lanes(self, conn: AsyncConnection) -> list[int]:
+        # Start at a random lane so that several relays tend to take different lanes.
+        result = await conn.execute(
+            text(
+                f"SELECT lane FROM (SELECT (s + o.off) % {LANES} AS lane"
+                f" FROM generate_series(0, {LANES - 1}) s,"
+                f" (SELECT floor(random() * {LANES})::int AS off) o) l"
+                f" WHERE pg_try_advisory_xact_lock({LOCK_CLASS}, lane) LIMIT :max"
+            ),
+            {"max": self.settings.max_lanes},
+        )
+        return [row.lane for row in result]
+
+    async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
+        headers = [(k, v.encode()) for k, v in row.headers.items()]
+        parent = propagate.extract({TRACEPARENT: row.traceparent} if row.traceparent else {})
+        with tracer.start_as_current_span(
+            f"publish {row.topic}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "publish",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": row.headers.get("ce_id", ""),
+            },
+        ):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            headers += [(k, v.encode()) for k, v in carrier.items()]
+            return await self.producer.send(
+                row.topic,
+                value=row.payload,
+                key=row.key.encode(),
+                headers=headers,
+            )
+
+    async def _listen(self) -> object | None:
+        """LISTEN on the outbox channel so that a commit wakes the relay at once."""
+        try:
+            conn = await self.engine.connect()
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            await driver.add_listener("juntos_outbox", lambda *_: self._wakeup.set())  # type: ignore[union-attr]
+            return conn
+        except Exception as exc:  # polling still works; the relay only gets slower to react
+            log.warning("outbox LISTEN unavailable, polling only", error=str(exc))
+            return None
+
+    async def _maybe_measure_backlog(self) -> None:
+        now = time.monotonic()
+        if now - self._last_backlog < self.settings.backlog_every_seconds:
+            return
+        self._last_backlog = now
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.extract("epoch", func.now() - func.min(outbox.c.created_at)), 0
+                        ),
+                    )
+                )
+            ).one()
+        metrics.OUTBOX_BACKLOG.set(row[0])
+        metrics.OUTBOX_OLDEST_AGE.set(float(row[1]))

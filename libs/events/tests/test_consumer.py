@@ -1,0 +1,233 @@
+"""Consumers against the real broker: inbox against redelivery, dead letters, crash and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from juntos_events.consumer import ConsumerRunner, ConsumerSettings
+from juntos_events.events import EventRegistry
+from juntos_events.relay import OutboxRelay, idempotent_producer
+from juntos_events.schema import outbox
+from juntos_events.store import EventStore
+from juntos_events.topics import dead_letter_topic
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .conftest import Demo, headers_of
+from .processes.projection import create_table, subscriptions, totals
+
+PROCESSES = Path(__file__).parent / "processes"
+
+
+async def append_many(engine: AsyncEngine, store: EventStore, families: int, each: int) -> dict:
+    """Append `each` events to each family; returns the projection the consumer must reach."""
+    expected = {}
+    for i in range(families):
+        async with engine.begin() as conn:
+            events = [Demo(familia=f"fam-{i}", n=n) for n in range(1, each + 1)]
+            await store.append(conn, f"fam-{i}", "Familia", 0, events, actor="a")
+        expected[f"fam-{i}"] = (sum(range(1, each + 1)), each)
+    return expected
+
+
+async def publish_outbox(engine: AsyncEngine, bootstrap: str) -> int:
+    producer = idempotent_producer(bootstrap)
+    await producer.start()
+    relay, published = OutboxRelay(engine, producer), 0
+    try:
+        while count := await relay.publish_batch():
+            published += count
+    finally:
+        await producer.stop()
+    return published
+
+
+async def outbox_rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():  # type: ignore[misc]
+            await asyncio.sleep(0.1)
+
+
+def runner(engine: AsyncEngine, bootstrap: str, registry: EventRegistry, **kw) -> ConsumerRunner:
+    return ConsumerRunner(
+        name=f"{registry.service}-projection",
+        engine=engine,
+        bootstrap=bootstrap,
+        topics=[registry.topic],
+        subscriptions=subscriptions(registry.service, kw.pop("poison_n", None)),
+        settings=ConsumerSettings(retry_backoff_seconds=0.01, **kw),
+    )
+
+
+async def test_redelivered_event_has_no_second_effect(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    await create_table(engine)
+    expected = await append_many(engine, store, families=5, each=4)
+    await publish_outbox(engine, kafka_bootstrap)
+    # Redeliver: the same records again, byte for byte, as a relay restart would.
+    records = await topic_reader(registry.topic, 20)
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    for r in records:
+        await raw.send_and_wait(r.topic, r.value, key=r.key, headers=list(r.headers))
+    await raw.stop()
+
+    consumer = runner(engine, kafka_bootstrap, registry)
+    task = asyncio.create_task(consumer.run())
+
+    async def all_applied() -> bool:
+        return await totals(engine) == expected
+
+    await wait_for(all_applied)
+    await asyncio.sleep(1.0)  # the duplicates are consumed too; nothing may change
+    consumer.stop()
+    await task
+    assert await totals(engine) == expected
+
+
+async def test_poison_messages_go_to_dead_letter_and_the_consumer_goes_on(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    await create_table(engine)
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    await raw.send_and_wait(registry.topic, b"not a cloudevent", key=b"fam-0")
+    await raw.stop()
+    async with engine.begin() as conn:
+        events = [Demo(familia="fam-0", n=n) for n in (1, 13, 2, -1, 3)]
+        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    await publish_outbox(engine, kafka_bootstrap)
+
+    consumer = runner(engine, kafka_bootstrap, registry, poison_n=13, max_attempts=3)
+    task = asyncio.create_task(consumer.run())
+
+    async def good_ones_applied() -> bool:
+        return (await totals(engine)).get("fam-0") == (6, 3)
+
+    await wait_for(good_ones_applied)
+    consumer.stop()
+    await task
+
+    dead = await topic_reader(dead_letter_topic(registry.topic), 3)
+    assert len(dead) == 3
+    errors = sorted(headers_of(r)["dlq_error"] for r in dead)
+    assert errors[0].startswith("DeadLetter: negative counters")
+    assert errors[1].startswith("MalformedEnvelope")
+    assert errors[2].startswith("ValueError: cannot apply n=13")
+    for record in dead:
+        h = headers_of(record)
+        assert h["dlq_consumer"] == consumer.name and h["dlq_topic"] == registry.topic
+        assert "dlq_offset" in h
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+async def test_consumer_killed_mid_batch_reaches_the_same_projection_after_restart(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, database_url
+):
+    await create_table(engine)
+    expected = await append_many(engine, store, families=100, each=30)
+    await publish_outbox(engine, kafka_bootstrap)
+    args = (str(PROCESSES / "consumer_proc.py"), database_url, kafka_bootstrap, registry.service)
+
+    proc = _spawn(*args)
+
+    async def some_applied() -> bool:
+        return sum(e for _, e in (await totals(engine)).values()) >= 300
+
+    await wait_for(some_applied)
+    _kill(proc)
+    partial = sum(e for _, e in (await totals(engine)).values())
+    assert partial < 3000, "killed before the end"
+
+    proc = _spawn(*args)
+    try:
+
+        async def all_applied() -> bool:
+            return await totals(engine) == expected
+
+        await wait_for(all_applied)
+    finally:
+        _kill(proc)
+    assert await totals(engine) == expected
+
+
+async def test_relay_killed_mid_batch_loses_nothing_and_inbox_absorbs_redeliveries(
+    engine: AsyncEngine,
+    store: EventStore,
+    registry: EventRegistry,
+    kafka_bootstrap,
+    database_url,
+    topic_reader,
+):
+    await create_table(engine)
+    expected = await append_many(engine, store, families=200, each=25)
+    total = 5000
+    relay_args = (
+        "-m",
+        "juntos_events",
+        "relay",
+        "--database-url",
+        database_url,
+        "--bootstrap",
+        kafka_bootstrap,
+        "--batch-size",
+        "100",
+    )
+
+    proc = _spawn(*relay_args)
+
+    async def some_published() -> bool:
+        return await outbox_rows(engine) < total
+
+    await wait_for(some_published)
+    _kill(proc)
+
+    proc = _spawn(*relay_args)
+    try:
+
+        async def drained() -> bool:
+            return await outbox_rows(engine) == 0
+
+        await wait_for(drained)
+    finally:
+        _kill(proc)
+
+    records = await topic_reader(registry.topic, total)
+    ids = [headers_of(r)["ce_id"] for r in records]
+    assert len(set(ids)) == total, "no event lost"
+    consumer = runner(engine, kafka_bootstrap, registry)
+    task = asyncio.create_task(consumer.run())
+
+    async def all_applied() -> bool:
+        return await totals(engine) == expected
+
+    await wait_for(all_applied)
+    consumer.stop()
+    await task
+    assert await totals(engine) == expected

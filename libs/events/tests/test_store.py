@@ -1,0 +1,145 @@
+"""Event store: append and read, optimistic concurrency, snapshots, upcasting, no personal data."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from juntos_events.events import DomainEvent, EventRegistry, PersonalDataInEvent
+from juntos_events.schema import outbox
+from juntos_events.store import ConcurrencyConflict, EventStore
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .conftest import Demo
+
+
+async def test_append_then_read_returns_events_in_order(engine: AsyncEngine, store: EventStore):
+    async with engine.begin() as conn:
+        version = await store.append(
+            conn,
+            "fam-1",
+            "Familia",
+            0,
+            [Demo(familia="fam-1", n=1), Demo(familia="fam-1", n=2)],
+            actor="cogestor-7",
+        )
+    async with engine.begin() as conn:
+        version = await store.append(
+            conn, "fam-1", "Familia", version, [Demo(familia="fam-1", n=3)], actor="cogestor-7"
+        )
+        recorded = await store.read(conn, "fam-1")
+        backlog = (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+    assert version == 3
+    assert [r.version for r in recorded] == [1, 2, 3]
+    assert [r.event.n for r in recorded] == [1, 2, 3]  # type: ignore[attr-defined]
+    assert recorded[0].metadata["actor"] == "cogestor-7"
+    assert backlog == 3, "every appended event has its outbox row, in the same transaction"
+
+
+async def test_stale_expected_version_is_a_conflict_and_writes_nothing(
+    engine: AsyncEngine, store: EventStore
+):
+    async with engine.begin() as conn:
+        await store.append(conn, "fam-2", "Familia", 0, [Demo(familia="fam-2", n=1)], actor="a")
+    for stale in (0, 5):  # behind the stream, and ahead of it
+        with pytest.raises(ConcurrencyConflict) as info:
+            async with engine.begin() as conn:
+                await store.append(
+                    conn, "fam-2", "Familia", stale, [Demo(familia="fam-2", n=9)], actor="b"
+                )
+        assert info.value.actual == 1
+    async with engine.begin() as conn:
+        assert [r.event.n for r in await store.read(conn, "fam-2")] == [1]  # type: ignore[attr-defined]
+        backlog = (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+    assert backlog == 1, "a refused append leaves no outbox row behind"
+
+
+async def test_concurrent_appends_with_same_expected_version_exactly_one_wins(
+    engine: AsyncEngine, store: EventStore
+):
+    async with engine.begin() as conn:
+        await store.append(conn, "fam-3", "Familia", 0, [Demo(familia="fam-3", n=0)], actor="a")
+    start = asyncio.Event()
+
+    async def writer(n: int) -> str:
+        async with engine.connect() as conn:
+            await conn.begin()
+            await start.wait()
+            try:
+                await store.append(
+                    conn, "fam-3", "Familia", 1, [Demo(familia="fam-3", n=n)], actor=f"w{n}"
+                )
+                await conn.commit()
+                return "won"
+            except ConcurrencyConflict:
+                await conn.rollback()
+                return "conflict"
+
+    tasks = [asyncio.create_task(writer(n)) for n in range(1, 9)]
+    await asyncio.sleep(0.1)
+    start.set()
+    outcomes = await asyncio.gather(*tasks)
+    assert outcomes.count("won") == 1
+    assert outcomes.count("conflict") == 7
+    async with engine.begin() as conn:
+        assert [r.version for r in await store.read(conn, "fam-3")] == [1, 2]
+
+
+async def test_snapshot_then_load_reads_only_later_events(engine: AsyncEngine, store: EventStore):
+    async with engine.begin() as conn:
+        v = await store.append(
+            conn, "fam-4", "Familia", 0, [Demo(familia="fam-4", n=i) for i in range(5)], actor="a"
+        )
+        await store.save_snapshot(conn, "fam-4", v, {"total": 10})
+        await store.save_snapshot(conn, "fam-4", 2, {"total": 1})  # older: must not win
+        await store.append(conn, "fam-4", "Familia", v, [Demo(familia="fam-4", n=5)], actor="a")
+        stream = await store.load(conn, "fam-4")
+    assert stream.snapshot is not None
+    assert (stream.snapshot.version, stream.snapshot.state) == (5, {"total": 10})
+    assert [r.version for r in stream.events] == [6]
+    assert stream.version == 6
+
+
+async def test_old_versions_are_upcast_when_read(engine: AsyncEngine):
+    v1 = EventRegistry("upcast")
+
+    @v1.register("Medida", version=1)
+    class MedidaV1(DomainEvent):
+        peso_gramos: int
+
+    async with engine.begin() as conn:
+        await EventStore(v1).append(
+            conn, "m-1", "Medida", 0, [MedidaV1(peso_gramos=3500)], actor="a"
+        )
+
+    v2 = EventRegistry("upcast")
+    v2.register("Medida", version=1)(MedidaV1)
+
+    @v2.register("Medida", version=2)
+    class MedidaV2(DomainEvent):
+        peso_kg: float
+
+    @v2.upcaster("Medida", from_version=1)
+    def grams_to_kg(data: dict) -> dict:
+        return {"peso_kg": data["peso_gramos"] / 1000}
+
+    async with engine.begin() as conn:
+        [recorded] = await EventStore(v2).read(conn, "m-1")
+    assert recorded.event == MedidaV2(peso_kg=3.5)
+
+
+def test_event_with_personal_data_field_is_refused_at_registration():
+    registry = EventRegistry("enrollment")
+    with pytest.raises(PersonalDataInEvent, match="numero_documento"):
+
+        @registry.register("IntegranteRegistrado")
+        class Leaky(DomainEvent):
+            integrante: str
+            numero_documento: str
+
+
+def test_events_reject_unknown_fields():
+    with pytest.raises(ValidationError):
+        Demo(familia="f", n=1, nombre="Ana")  # type: ignore[call-arg]

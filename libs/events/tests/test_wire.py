@@ -1,0 +1,51 @@
+"""What partners see on the wire: CloudEvents binary-mode headers, a JSON body, trace context."""
+
+from __future__ import annotations
+
+import json
+
+from juntos_events.events import EventRegistry
+from juntos_events.relay import OutboxRelay, idempotent_producer
+from juntos_events.store import EventStore
+from juntos_events.telemetry import setup_telemetry
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .conftest import Demo, headers_of
+
+
+async def test_cloudevents_headers_and_traceparent_on_the_wire(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    spans = InMemorySpanExporter()
+    setup_telemetry("test", exporter=spans)
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("POST /v1/familias") as request_span:
+        async with engine.begin() as conn:
+            await store.append(conn, "fam-w", "Familia", 0, [Demo(familia="fam-w", n=1)], actor="a")
+    trace_id = format(request_span.get_span_context().trace_id, "032x")
+
+    producer = idempotent_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        assert await OutboxRelay(engine, producer).publish_batch() == 1
+    finally:
+        await producer.stop()
+
+    [record] = await topic_reader(registry.topic, 1)
+    headers = headers_of(record)
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_type"] == f"co.gov.juntos.{registry.service}.Demo"
+    assert headers["ce_source"] == f"/juntos/{registry.service}"
+    assert headers["ce_subject"] == "fam-w"
+    assert headers["ce_time"].endswith("Z")
+    assert len(headers["ce_id"]) == 36
+    assert headers["ce_schemaversion"] == "1"
+    assert headers["content-type"] == "application/json"
+    assert record.key == b"fam-w"
+    assert json.loads(record.value) == {"familia": "fam-w", "n": 1, "municipio": "05001"}
+    version, carried_trace, parent_span, flags = headers["traceparent"].split("-")
+    assert carried_trace == trace_id, "the relay continues the trace of the request that appended"
+    publish = [s for s in spans.get_finished_spans() if s.name == f"publish {registry.topic}"]
+    assert publish and format(publish[0].context.span_id, "016x") == parent_span
