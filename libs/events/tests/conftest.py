@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 class Demo(DomainEvent):
-    """A test event: which family, a counter, and the municipality (pseudonymous, like real ones)."""
+    """A test event: a family, a counter and a municipality (pseudonymous, like real ones)."""
 
     familia: str
     n: int

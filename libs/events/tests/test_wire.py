@@ -45,7 +45,7 @@ async def test_cloudevents_headers_and_traceparent_on_the_wire(
     assert headers["content-type"] == "application/json"
     assert record.key == b"fam-w"
     assert json.loads(record.value) == {"familia": "fam-w", "n": 1, "municipio": "05001"}
-    version, carried_trace, parent_span, flags = headers["traceparent"].split("-")
+    _, carried_trace, parent_span, _ = headers["traceparent"].split("-")
     assert carried_trace == trace_id, "the relay continues the trace of the request that appended"
     publish = [s for s in spans.get_finished_spans() if s.name == f"publish {registry.topic}"]
     assert publish and format(publish[0].context.span_id, "016x") == parent_span
