@@ -1,6 +1,7 @@
-"""`python -m juntos_events relay --database-url URL --bootstrap HOST:PORT`: a standalone relay.
+"""`python -m juntos_events relay|topics`: a standalone relay, and topic creation.
 
-Used by operators who run the relay apart from the API, and by the crash tests (SIGKILL).
+The relay runs apart from the API when operators want it so, and in the crash tests (SIGKILL);
+`topics` is the init step of docker compose.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from juntos_events.logs import setup_logging
 from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
+from juntos_events.topics import DEFAULT_PARTITIONS, ensure_topics
 
 
 async def _relay(database_url: str, bootstrap: str, batch_size: int) -> None:
@@ -37,9 +39,16 @@ def main() -> None:
     relay.add_argument("--database-url", required=True)
     relay.add_argument("--bootstrap", required=True)
     relay.add_argument("--batch-size", type=int, default=500)
+    topics = sub.add_parser("topics", help="create the event and dead-letter topics if missing")
+    topics.add_argument("--bootstrap", required=True)
+    topics.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
     args = parser.parse_args()
-    setup_logging("relay")
-    asyncio.run(_relay(args.database_url, args.bootstrap, args.batch_size))
+    setup_logging(args.command)
+    if args.command == "relay":
+        asyncio.run(_relay(args.database_url, args.bootstrap, args.batch_size))
+    else:
+        created = asyncio.run(ensure_topics(args.bootstrap, partitions=args.partitions))
+        print("created: " + (", ".join(created) or "none (all present)"))
 
 
 if __name__ == "__main__":
