@@ -28,7 +28,7 @@ from juntos_events.envelope import TRACEPARENT, Envelope, MalformedEnvelope, dec
 from juntos_events.events import EventRegistry, UnknownEventType
 from juntos_events.logs import get_logger
 from juntos_events.schema import inbox
-from juntos_events.topics import dead_letter_topic
+from juntos_events.topics import dead_letter_topic, event_topic
 
 Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
 
@@ -61,6 +61,10 @@ class Subscriptions:
             return fn
 
         return decorate
+
+    def topics(self) -> list[str]:
+        """The producers' topics this consumer must read: exactly those it has handlers for."""
+        return sorted({event_topic(service) for service, _ in self.handlers})
 
     def upcast_with(self, registry: EventRegistry) -> None:
         self.registries[registry.service] = registry

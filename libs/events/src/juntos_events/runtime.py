@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +31,10 @@ class Backbone:
     bootstrap: str
     migrations: Path | None = None
     subscriptions: Subscriptions | None = None
-    consumes: Iterable[str] = ()
     relay: bool = True
     relay_settings: RelaySettings = field(default_factory=RelaySettings)
     consumer_settings: ConsumerSettings = field(default_factory=ConsumerSettings)
+    stop_timeout_seconds: float = 10.0
 
     async def migrate(self) -> None:
         await upgrade(self.database_url, self.migrations)
@@ -49,7 +49,9 @@ class Backbone:
             relay = OutboxRelay(engine, producer, self.relay_settings)
             stops.append(relay.stop)
             tasks.append(asyncio.create_task(_supervised("relay", relay.run, producer.start)))
-        topics = list(self.consumes)
+        # A consumer starts only with handlers: committing offsets of events nobody applied
+        # would make a later projection skip them.
+        topics = self.subscriptions.topics() if self.subscriptions else []
         if self.subscriptions is not None and topics:
             runner = ConsumerRunner(
                 name=self.service,
@@ -64,11 +66,14 @@ class Backbone:
         try:
             yield
         finally:
+            # Ask first, so batches finish and connections go back to the pool; cancel stragglers.
             for stop in stops:
                 stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout_seconds)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await producer.stop()
 

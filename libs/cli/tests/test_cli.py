@@ -1,0 +1,109 @@
+"""`juntos dev` commands: error paths stay one red line; up/status/down on real servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from juntos_cli.infra.home import JuntosHome
+from juntos_cli.infra.process import free_port, port_open
+from juntos_cli.main import app
+from juntos_cli.stack import Ports, Stack
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "juntos-home"
+    monkeypatch.setenv("JUNTOS_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port some other process (here: this test) already listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _ports_args() -> list[str]:
+    return ["--pg-port", str(free_port()), "--kafka-port", str(free_port()),
+            "--kafka-controller-port", str(free_port()), "--zipkin-port", str(free_port())]
+
+
+def test_status_on_an_empty_home(home: Path) -> None:
+    result = runner.invoke(app, ["dev", "status"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("stopped") == 8
+    assert "running" not in result.output
+    assert not home.exists()  # looking does not create anything
+
+
+def test_taken_port_is_one_red_line_without_traceback(home: Path, listener: int) -> None:
+    env = {**os.environ, "JUNTOS_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "juntos_cli.main", "dev", "up", "--no-services",
+         *_ports_args(), "--pg-port", str(listener)],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert f"port {listener} for postgres is already in use" in lines[0]
+    assert not (home / "postgres").exists()  # failed before starting anything
+
+
+def test_missing_java_is_one_line(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    result = runner.invoke(app, ["dev", "up", "--no-services", *_ports_args()])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: `java` was not found on PATH; it is needed to run Kafka and Zipkin "
+        "(install a JDK 17+)"
+    ]
+
+
+def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
+    args = _ports_args()
+    ports = dict(zip(args[::2], map(int, args[1::2]), strict=True))
+    try:
+        result = runner.invoke(app, ["dev", "up", "--no-services", *args])
+        assert result.exit_code == 0, result.output
+        assert f"127.0.0.1:{ports['--kafka-port']}" in result.output
+        assert f"postgresql://postgres@127.0.0.1:{ports['--pg-port']}/enrollment" in result.output
+        assert f"http://127.0.0.1:{ports['--zipkin-port']}/zipkin/" in result.output
+        assert all(port_open(p) for p in ports.values())
+
+        again = runner.invoke(app, ["dev", "up", "--no-services"])  # ports come from stack.json
+        assert again.exit_code == 0, again.output
+        assert again.output.count("already running") == 3
+
+        status = runner.invoke(app, ["dev", "status"])
+        assert status.exit_code == 0
+        assert status.output.count("running") == 3
+        assert status.output.count("stopped") == 5
+
+        down = runner.invoke(app, ["dev", "down"])
+        assert down.exit_code == 0, down.output
+        assert not any(port_open(p) for p in ports.values())
+        assert (home / "postgres" / "pgdata" / "PG_VERSION").exists()  # data is kept
+
+        purge = runner.invoke(app, ["dev", "down", "--purge"])
+        assert purge.exit_code == 0, purge.output
+        assert not home.exists()
+    finally:
+        if home.exists():  # never leave servers behind, whatever failed above
+            stack = Stack(JuntosHome(home), Path.cwd(), Ports.load(home / "stack.json") or Ports())
+            stack.down(say=lambda _: None)

@@ -1,0 +1,130 @@
+"""Operations endpoints and the lifespan: health, readiness, metrics, hooks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from juntos_web import PROBLEM_JSON, LifespanHook, Role, create_service_app
+from juntos_web.testing import bearer, service_client, settings_for_tests
+
+
+async def test_healthz_needs_nothing(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_docs_and_openapi_are_public(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "JUNTOS demo"
+
+
+async def test_metrics_count_requests(client: httpx.AsyncClient, demo_app: FastAPI) -> None:
+    await client.get("/v1/info", headers=bearer(demo_app, Role.NACIONAL))
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'http_requests_total{handler="/v1/info",method="GET",status="2xx"}' in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert "juntos_outbox_backlog" in text  # the backbone's metrics share the registry
+    assert 'handler="/healthz"' not in text  # probes would drown the request rates
+
+
+async def test_readyz_names_the_failing_check() -> None:
+    async def kafka_ok(app: FastAPI) -> None:
+        return None
+
+    app = create_service_app(
+        settings_for_tests("demo"), readiness_checks={"kafka": kafka_ok}
+    )  # database on a closed port
+    async with service_client(app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["title"] == "Service not ready"
+    assert body["detail"] == "failing checks: database"
+    assert body["checks"]["database"]["status"] == "failed"
+    assert body["checks"]["database"]["error"]  # the exception type, no host or message
+    assert "127.0.0.1" not in response.text
+    assert body["checks"]["kafka"]["status"] == "ok"
+
+
+async def test_readyz_with_nothing_running_fails_both(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "failing checks: database, kafka"
+
+
+async def test_a_hung_check_is_cut_by_the_timeout() -> None:
+    async def hangs(app: FastAPI) -> None:
+        await asyncio.sleep(3600)
+
+    app = create_service_app(
+        settings_for_tests("demo", readiness_timeout_seconds=0.05),
+        readiness_checks={"database": hangs, "kafka": hangs},
+    )
+    async with service_client(app) as client:
+        body = (await client.get("/readyz")).json()
+    assert body["checks"]["database"]["error"] == "no answer within 0.05s"
+
+
+async def test_readyz_is_200_when_the_real_servers_answer(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    app = create_service_app(
+        settings_for_tests(
+            "demo",
+            database_url=database_url,
+            kafka_bootstrap=kafka_bootstrap,
+            readiness_timeout_seconds=10,
+        )
+    )
+    async with service_client(app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ready"
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "database": "ok",
+        "kafka": "ok",
+    }
+
+
+async def test_lifespan_runs_hooks_in_order_around_the_engine() -> None:
+    calls: list[str] = []
+
+    async def migrate(app: FastAPI) -> None:
+        assert app.state.engine is not None
+        calls.append("migrate")
+
+    def background(name: str) -> LifespanHook:
+        @asynccontextmanager
+        async def running(app: FastAPI) -> AsyncIterator[None]:
+            calls.append(f"start {name}")
+            yield
+            calls.append(f"stop {name}")
+
+        return running
+
+    app = create_service_app(
+        settings_for_tests("demo"),
+        startup=[migrate],
+        lifespans=[background("relay"), background("consumers")],
+    )
+    async with service_client(app) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        calls.append("serving")
+    assert calls == [
+        "migrate",
+        "start relay",
+        "start consumers",
+        "serving",
+        "stop consumers",
+        "stop relay",
+    ]

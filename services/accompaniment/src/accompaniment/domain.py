@@ -1,0 +1,1 @@
+"""Family-case aggregate: visits, baseline, achievement states; pure, no I/O."""

@@ -1,0 +1,1 @@
+"""Accompaniment commands (visits, baseline, evaluations, offline sync): load, decide, append."""

@@ -1,0 +1,1 @@
+"""Accompaniment's local read models (a cogestor's caseload, a family's achievements)."""

@@ -1,0 +1,1 @@
+"""Family aggregate: state, events, decide and evolve over them; pure, no I/O."""

@@ -1,0 +1,1 @@
+"""Enrollment commands: load the family stream, decide, append with the outbox."""

@@ -1,0 +1,1 @@
+"""Enrollment's local read models (families by municipality, by cogestor)."""

@@ -1,0 +1,1 @@
+"""Program and slot aggregates: capacity, assignments, deliveries; pure, no I/O."""

@@ -1,0 +1,1 @@
+"""Offer commands (programs, slots, delivered services): load, decide, append with outbox."""

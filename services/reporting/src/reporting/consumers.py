@@ -1,0 +1,5 @@
+"""Projections fed by every topic, each event applied with its inbox row."""
+
+from juntos_events.consumer import Subscriptions
+
+subscriptions = Subscriptions()

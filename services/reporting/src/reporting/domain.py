@@ -1,0 +1,1 @@
+"""No aggregate here: the pure folding functions of reporting's projections."""

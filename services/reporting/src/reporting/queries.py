@@ -1,0 +1,1 @@
+"""Indicators and reports for coordinators, filtered by the caller's scope."""

@@ -1,0 +1,1 @@
+"""Municipality aggregate: conditions (CBT), action plan, accountability; pure, no I/O."""

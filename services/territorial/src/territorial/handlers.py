@@ -1,0 +1,1 @@
+"""Territorial commands (baseline, conditions, action plan): load, decide, append."""

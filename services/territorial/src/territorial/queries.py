@@ -1,0 +1,1 @@
+"""Territorial's local read models (capacity map per dimension, plan progress)."""
