@@ -231,3 +231,56 @@ async def test_relay_killed_mid_batch_loses_nothing_and_inbox_absorbs_redeliveri
     consumer.stop()
     await task
     assert await totals(engine) == expected
+
+
+async def test_consumer_upcasts_old_versions_before_the_handler(
+    engine: AsyncEngine, registry: EventRegistry, kafka_bootstrap
+):
+    """A producer still on v1 and a consumer that knows v2: the handler sees v2 data."""
+    from juntos_events.consumer import Subscriptions
+    from juntos_events.envelope import Envelope
+    from juntos_events.events import DomainEvent
+
+    class PesoV1(DomainEvent):
+        peso_gramos: int
+
+    class PesoV2(DomainEvent):
+        peso_kg: float
+
+    producer_side = EventRegistry(registry.service)
+    producer_side.register("Peso", version=1)(PesoV1)
+    consumer_side = EventRegistry(registry.service)
+    consumer_side.register("Peso", version=1)(PesoV1)
+    consumer_side.register("Peso", version=2)(PesoV2)
+    consumer_side.upcaster("Peso", from_version=1)(lambda d: {"peso_kg": d["peso_gramos"] / 1000})
+
+    async with engine.begin() as conn:
+        await EventStore(producer_side).append(
+            conn, "b-1", "Bebe", 0, [PesoV1(peso_gramos=3200)], actor="a"
+        )
+    await publish_outbox(engine, kafka_bootstrap)
+
+    seen: list[Envelope] = []
+    subs = Subscriptions()
+    subs.upcast_with(consumer_side)
+
+    @subs.on(registry.service, "Peso")
+    async def record(envelope: Envelope, conn) -> None:
+        seen.append(envelope)
+
+    consumer = ConsumerRunner(
+        name="upcast",
+        engine=engine,
+        bootstrap=kafka_bootstrap,
+        topics=[registry.topic],
+        subscriptions=subs,
+    )
+    task = asyncio.create_task(consumer.run())
+
+    async def received() -> bool:
+        return bool(seen)
+
+    await wait_for(received)
+    consumer.stop()
+    await task
+    assert (seen[0].schema_version, seen[0].data) == (2, {"peso_kg": 3.2})
