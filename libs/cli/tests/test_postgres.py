@@ -64,9 +64,11 @@ def test_stop_and_restart_keeps_data(tmp_path: Path, pg_server: LocalPostgres) -
     # a second, private server: the session one must stay up for the other tests
     from juntos_cli.infra.process import free_port
 
-    server = LocalPostgres(tmp_path / "pg", free_port(), fast=True)
+    # a deep folder: the Unix socket path would exceed 107 bytes, so the server is TCP only
+    server = LocalPostgres(tmp_path / ("d" * 60) / "pg", free_port(), fast=True)
     try:
         server.start()
+        assert server.psql("SHOW unix_socket_directories") == ""
         server.create_database("kept")
         server.stop()
         assert not server.is_running()

@@ -118,7 +118,7 @@ def status() -> None:
 def _where_table(stack: Stack) -> Table:
     table = Table(title="juntos dev is up", title_justify="left")
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")
     for name in SERVICES:
         service = stack.services[name]
         if service.is_running():
@@ -128,5 +128,7 @@ def _where_table(stack: Stack) -> Table:
         table.add_row(f"Postgres {name}", stack.postgres.uri(name))
     if stack.zipkin.is_running():
         table.add_row("Traces (Zipkin)", stack.zipkin.url)
+    if stack.home.jwt_secret_file.is_file():
+        table.add_row("JWT secret (HS256, dev)", str(stack.home.jwt_secret_file))
     table.add_row("Data and logs", str(stack.home.root))
     return table

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -176,15 +178,36 @@ class Stack:
             if name not in present:
                 say(f"[yellow]service {name}: {name}.main not found (app not written yet); "
                     "skipped[/yellow]")
-        if not self.zipkin.is_running():
-            for service in present.values():
+        auth = self._dev_auth_env()
+        for service in present.values():
+            service.env |= auth
+            if not self.zipkin.is_running():
                 service.env["OTEL_TRACES_EXPORTER"] = "none"
         started = time.monotonic()
+        already = {n for n, s in present.items() if s.is_running()}
         for service in present.values():
             service.start()
         for name, service in present.items():
             service.wait_ready(timeout)
-            say(f"service {name} ready on {service.url} ({time.monotonic() - started:.1f} s)")
+            if name in already:
+                say(f"service {name} already running")
+            else:
+                took = time.monotonic() - started
+                say(f"service {name} ready on {service.url} ({took:.1f} s)")
+
+    def _dev_auth_env(self) -> dict[str, str]:
+        """A per-home HS256 secret, unless the operator configured token keys themselves.
+
+        Kept in a file so tokens minted for local testing survive restarts.
+        """
+        if os.environ.get("JUNTOS_JWT_SECRET") or os.environ.get("JUNTOS_JWT_PUBLIC_KEY"):
+            return {}
+        path = self.home.jwt_secret_file
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return {"JUNTOS_JWT_SECRET": path.read_text().strip()}
 
     # --- down / status ---------------------------------------------------------------------
 
@@ -208,7 +231,8 @@ class Stack:
         root = self.home.root
         if not root.exists():
             return
-        ours = {"stack.json", "postgres", "kafka", "zipkin", "services", "logs", "jars"}
+        ours = {"stack.json", "postgres", "kafka", "zipkin", "services", "logs", "jars",
+                "dev-jwt-secret"}
         children = {p.name for p in root.iterdir()}
         if children and not children & ours:
             raise InfraError(f"{root} does not look like a juntos home; not deleting it")

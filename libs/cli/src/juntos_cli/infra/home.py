@@ -56,6 +56,11 @@ class JuntosHome:
         return self.root / "logs"
 
     @property
+    def jwt_secret_file(self) -> Path:
+        """The dev HS256 token secret given to the services (mint test tokens with it)."""
+        return self.root / "dev-jwt-secret"
+
+    @property
     def state_file(self) -> Path:
         """Ports chosen by the last `dev up`, so `status` and later `up`s agree with it."""
         return self.root / "stack.json"

@@ -44,7 +44,7 @@ from juntos_cli.infra.process import (
 SYSTEM_USER = "embedded_postgres"
 DB_USER = "postgres"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for "/.s.PGSQL.NNNNN"
+_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 _bin_permissions_done = False
 
 
@@ -193,7 +193,8 @@ class LocalPostgres:
 
     def _write_config(self) -> None:
         socket_dirs = str(self.socket_dir)
-        if len(socket_dirs) > _SOCKET_PATH_MAX:
+        socket_path = f"{socket_dirs}/.s.PGSQL.{self.port}"
+        if len(socket_path.encode()) > _SOCKET_PATH_MAX:
             socket_dirs = ""  # path too long for a Unix socket: TCP only
         settings: dict[str, Any] = {
             "listen_addresses": HOST,
