@@ -18,19 +18,21 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import column, literal, select, values
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.types import Text
 
 from juntos_events import metrics
 from juntos_events.envelope import TRACEPARENT, Envelope, MalformedEnvelope, decode
 from juntos_events.events import EventRegistry, UnknownEventType
 from juntos_events.logs import get_logger
-from juntos_events.schema import inbox
 from juntos_events.topics import dead_letter_topic, event_topic
 
 Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
+
+# Plain SQL so asyncpg prepares it once per connection (it runs for every batch).
+_CLAIM_INBOX = (
+    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[])"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("juntos_events.consumer")
@@ -260,17 +262,8 @@ class ConsumerRunner:
 
     async def _claim_inbox(self, conn: AsyncConnection, ids: list[str]) -> set[str]:
         """Insert inbox rows; the ids that were not there yet are the ones to apply."""
-        rows = values(column("event_id", Text), name="received").data([(i,) for i in ids])
-        statement = (
-            pg_insert(inbox)
-            .from_select(
-                ["consumer", "event_id"], select(literal(self.name, Text), rows.c.event_id)
-            )
-            .on_conflict_do_nothing()
-            .returning(inbox.c.event_id)
-        )
-        result = await conn.execute(statement)
-        return {row.event_id for row in result}
+        result = await conn.exec_driver_sql(_CLAIM_INBOX, (self.name, ids))
+        return {row[0] for row in result}
 
     async def _measure_lag(self) -> None:
         assert self.consumer is not None

@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Row, delete, func, select, text
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events import metrics
@@ -30,6 +32,15 @@ from juntos_events.schema import outbox
 from juntos_events.store import LANES
 
 LOCK_CLASS = 0x4A54  # advisory-lock namespace of the relay ("JT")
+
+# Plain SQL, prepared once per connection by asyncpg: these run for every batch.
+_CLAIM_ROWS = (
+    "SELECT id, topic, key, headers, payload, traceparent FROM outbox"
+    " WHERE lane = ANY($1::smallint[]) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+_DELETE_ROWS = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+# The wire format promises W3C trace context, whatever other propagators are configured.
+_W3C = TraceContextTextMapPropagator()
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("juntos_events.relay")
@@ -100,28 +111,15 @@ class OutboxRelay:
             if not lanes:
                 return 0
             rows = (
-                await conn.execute(
-                    select(
-                        outbox.c.id,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.headers,
-                        outbox.c.payload,
-                        outbox.c.traceparent,
-                    )
-                    .where(outbox.c.lane.in_(lanes))
-                    .order_by(outbox.c.id)
-                    .limit(self.settings.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
+                await conn.exec_driver_sql(_CLAIM_ROWS, (lanes, self.settings.batch_size))
             ).all()
             if not rows:
                 return 0
-            acks = [await self._send(row) for row in rows]
+            acks = [await self._send(*row[1:]) for row in rows]
             await asyncio.gather(*acks)
-            await conn.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
-        for row in rows:
-            metrics.OUTBOX_PUBLISHED.labels(row.topic).inc()
+            await conn.exec_driver_sql(_DELETE_ROWS, ([row[0] for row in rows],))
+        for topic, count in Counter(row[1] for row in rows).items():
+            metrics.OUTBOX_PUBLISHED.labels(topic).inc(count)
         metrics.RELAY_BATCH_SECONDS.observe(time.perf_counter() - started)
         return len(rows)
 
@@ -138,29 +136,28 @@ class OutboxRelay:
         )
         return [row.lane for row in result]
 
-    async def _send(self, row: Row[Any]) -> asyncio.Future[Any]:
-        headers = [(k, v.encode()) for k, v in row.headers.items()]
-        parent = propagate.extract({TRACEPARENT: row.traceparent} if row.traceparent else {})
-        with tracer.start_as_current_span(
-            f"publish {row.topic}",
+    async def _send(
+        self, topic: str, key: str, headers: dict[str, str], payload: bytes, traceparent: str | None
+    ) -> asyncio.Future[Any]:
+        """Send one row inside a producer span that continues the trace stored with the row."""
+        parent = _W3C.extract({TRACEPARENT: traceparent}) if traceparent else None
+        span = tracer.start_span(
+            f"publish {topic}",
             context=parent,
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",
                 "messaging.operation.type": "publish",
-                "messaging.destination.name": row.topic,
-                "messaging.message.id": row.headers.get("ce_id", ""),
+                "messaging.destination.name": topic,
+                "messaging.message.id": headers.get("ce_id", ""),
             },
-        ):
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)
-            headers += [(k, v.encode()) for k, v in carrier.items()]
-            return await self.producer.send(
-                row.topic,
-                value=row.payload,
-                key=row.key.encode(),
-                headers=headers,
-            )
+        )
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier, context=trace.set_span_in_context(span))
+        wire = [(k, v.encode()) for k, v in (headers | carrier).items()]
+        ack = await self.producer.send(topic, value=payload, key=key.encode(), headers=wire)
+        ack.add_done_callback(lambda _: span.end())
+        return ack
 
     async def _listen(self) -> object | None:
         """LISTEN on the outbox channel so that a commit wakes the relay at once."""

@@ -8,6 +8,7 @@ insert only happens if the stream is still at `expected_version`, and the unique
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -16,18 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import Integer, and_, column, func, insert, literal, select, values
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import ColumnClause
-from sqlalchemy.types import DateTime, Text
 
 from juntos_events import metrics
 from juntos_events.envelope import TRACEPARENT, encode
 from juntos_events.events import DomainEvent, EventRegistry
-from juntos_events.schema import events, outbox, snapshots
+from juntos_events.schema import events, snapshots
 
 LANES = 16  # the outbox is split by key hash so relays can share work without reordering a key
 
@@ -81,17 +79,25 @@ def current_traceparent() -> str | None:
     return carrier.get(TRACEPARENT)
 
 
-_NEW_EVENT_COLUMNS = (
-    "stream_id",
-    "stream_type",
-    "version",
-    "event_id",
-    "event_type",
-    "schema_version",
-    "data",
-    "metadata",
-    "occurred_at",
+# One round trip per command: the guarded insert of the events and their outbox rows, as plain
+# SQL so that asyncpg prepares it once per connection. The guard compares the stream's current
+# version with the expected one; if it differs nothing is inserted and no row comes back.
+_APPEND = """
+WITH new_events AS (
+    INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version,
+                        data, metadata, occurred_at)
+    SELECT $1, $2, $3 + e.n, e.event_id, e.event_type, e.schema_version, e.data, $8::jsonb, $9
+    FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[])
+         WITH ORDINALITY AS e(event_id, event_type, schema_version, data, n)
+    WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $3
+    RETURNING event_id
 )
+INSERT INTO outbox (lane, event_id, topic, key, headers, payload, traceparent)
+SELECT $10, o.event_id, $11, $1, o.headers, o.payload, $14
+FROM unnest($4::uuid[], $12::jsonb[], $13::bytea[]) AS o(event_id, headers, payload)
+WHERE o.event_id IN (SELECT event_id FROM new_events)
+RETURNING id
+"""
 
 
 @dataclass
@@ -130,23 +136,9 @@ class EventStore:
         if traceparent:
             meta["traceparent"] = traceparent
 
-        rows, outbox_rows = [], []
-        lane = lane_of(stream_id)
-        for offset, event in enumerate(new_events, start=1):
+        ids, types, versions, data, headers, payloads = [], [], [], [], [], []
+        for event in new_events:
             event_id = uuid.uuid4()
-            rows.append(
-                (
-                    stream_id,
-                    stream_type,
-                    expected_version + offset,
-                    event_id,
-                    event.event_type,
-                    event.schema_version,
-                    event.model_dump(mode="json"),
-                    meta,
-                    occurred_at,
-                )
-            )
             message = encode(
                 self.registry,
                 event,
@@ -154,58 +146,39 @@ class EventStore:
                 stream_id=stream_id,
                 occurred_at=occurred_at,
             )
-            outbox_rows.append(
-                {
-                    "lane": lane,
-                    "event_id": event_id,
-                    "topic": self.registry.topic,
-                    "key": stream_id,
-                    "headers": {k: v.decode() for k, v in message.headers.items()},
-                    "payload": message.value,
-                    "traceparent": traceparent,
-                }
-            )
+            ids.append(event_id)
+            types.append(event.event_type)
+            versions.append(event.schema_version)
+            data.append(message.value.decode())
+            headers.append(json.dumps({k: v.decode() for k, v in message.headers.items()}))
+            payloads.append(message.value)
 
-        await self._insert_if_at(conn, stream_id, expected_version, rows)
-        await conn.execute(insert(outbox), outbox_rows)
+        params = (
+            stream_id,
+            stream_type,
+            expected_version,
+            ids,
+            types,
+            versions,
+            data,
+            json.dumps(meta),
+            occurred_at,
+            lane_of(stream_id),
+            self.registry.topic,
+            headers,
+            payloads,
+            traceparent,
+        )
+        try:
+            result = await conn.exec_driver_sql(_APPEND, params)
+        except IntegrityError as exc:  # lost the race after the check; the transaction is void
+            raise ConcurrencyConflict(stream_id, expected_version) from exc
+        if len(result.fetchall()) != len(new_events):
+            actual = await self.version(conn, stream_id)
+            raise ConcurrencyConflict(stream_id, expected_version, actual)
         for event in new_events:
             metrics.EVENTS_APPENDED.labels(self.registry.service, event.event_type).inc()
         return expected_version + len(new_events)
-
-    async def _insert_if_at(
-        self, conn: AsyncConnection, stream_id: str, expected: int, rows: list[tuple[Any, ...]]
-    ) -> None:
-        source = values(
-            *(
-                _col("stream_id", Text),
-                _col("stream_type", Text),
-                _col("version", Integer),
-                _col("event_id", UUID(as_uuid=True)),
-                _col("event_type", Text),
-                _col("schema_version", Integer),
-                _col("data", JSONB),
-                _col("metadata", JSONB),
-                _col("occurred_at", DateTime(timezone=True)),
-            ),
-            name="new_events",
-        ).data(rows)
-        current = (
-            select(func.coalesce(func.max(events.c.version), 0))
-            .where(events.c.stream_id == stream_id)
-            .scalar_subquery()
-        )
-        statement = (
-            pg_insert(events)
-            .from_select(_NEW_EVENT_COLUMNS, select(source).where(current == literal(expected)))
-            .returning(events.c.global_position)
-        )
-        try:
-            inserted = (await conn.execute(statement)).fetchall()
-        except IntegrityError as exc:  # lost the race after the check; the transaction is void
-            raise ConcurrencyConflict(stream_id, expected) from exc
-        if len(inserted) != len(rows):
-            actual = await self.version(conn, stream_id)
-            raise ConcurrencyConflict(stream_id, expected, actual)
 
     async def version(self, conn: AsyncConnection, stream_id: str) -> int:
         result = await conn.execute(
@@ -263,7 +236,3 @@ class EventStore:
             where=snapshots.c.version < statement.excluded.version,
         )
         await conn.execute(statement)
-
-
-def _col(name: str, type_: Any) -> ColumnClause[Any]:
-    return column(name, type_)

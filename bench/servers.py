@@ -1,0 +1,51 @@
+"""Real PostgreSQL and Kafka for a benchmark run, on free ports in a temporary folder."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from juntos_cli.infra.home import kafka_libs_dir, repo_root
+from juntos_cli.infra.kafka import LocalKafka
+from juntos_cli.infra.postgres import LocalPostgres
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Servers:
+    postgres: LocalPostgres
+    kafka: LocalKafka
+
+    def database(self, name: str) -> tuple[str, str]:
+        """A fresh database: (SQLAlchemy asyncpg URL, libpq URI for raw asyncpg)."""
+        self.postgres.drop_database(name)
+        self.postgres.create_database(name)
+        return self.postgres.async_url(name), self.postgres.uri(name)
+
+
+@contextlib.contextmanager
+def running() -> Iterator[Servers]:
+    """Durable PostgreSQL settings (fsync on): the figures are what production would see."""
+    with tempfile.TemporaryDirectory(prefix="juntos-bench-") as tmp:
+        root = Path(tmp)
+        postgres = LocalPostgres(root / "postgres", free_port(), fast=False)
+        kafka = LocalKafka(root / "kafka", free_port(), free_port(), kafka_libs_dir(), repo_root())
+        kafka.ensure_jars()
+        postgres.start()
+        try:
+            kafka.start()
+            try:
+                yield Servers(postgres, kafka)
+            finally:
+                kafka.stop()
+        finally:
+            postgres.stop()
