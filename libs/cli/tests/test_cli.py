@@ -107,3 +107,42 @@ def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
         if home.exists():  # never leave servers behind, whatever failed above
             stack = Stack(JuntosHome(home), Path.cwd(), Ports.load(home / "stack.json") or Ports())
             stack.down(say=lambda _: None)
+
+
+def test_dev_token_is_accepted_by_a_service_and_carries_its_scope(home: Path) -> None:
+    import asyncio
+
+    import jwt
+    from enrollment.main import create_app
+    from juntos_web.testing import service_client, settings_for_tests
+
+    home.mkdir(parents=True)
+    secret = "dev-secret-for-this-test-0123456789abcdef"
+    (home / "dev-jwt-secret").write_text(secret)
+    result = runner.invoke(app, ["dev", "token", "--role", "municipal", "--scope", "05001"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["role"], claims["mpio"]) == ("MUNICIPAL", "05001")
+
+    async def call() -> int:
+        service = create_app(settings_for_tests("enrollment", jwt_secret=secret))
+        async with service_client(service) as client:
+            response = await client.get("/v1/info", headers={"Authorization": f"Bearer {token}"})
+            return response.status_code
+
+    assert asyncio.run(call()) == 200
+
+
+def test_dev_token_errors_are_one_line(home: Path) -> None:
+    missing = runner.invoke(app, ["dev", "token", "--role", "NACIONAL"])
+    assert missing.exit_code == 1 and "run `juntos dev up` first" in missing.output
+    home.mkdir(parents=True)
+    (home / "dev-jwt-secret").write_text("s" * 40)
+    for args, message in (
+        (["--role", "JEFE"], "not a valid Role"),
+        (["--role", "NACIONAL", "--scope", "05"], "has no scope"),
+    ):
+        result = runner.invoke(app, ["dev", "token", *args])
+        assert result.exit_code == 1
+        assert message in result.output and "Traceback" not in result.output

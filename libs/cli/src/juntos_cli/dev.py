@@ -132,3 +132,31 @@ def _where_table(stack: Stack) -> Table:
         table.add_row("JWT secret (HS256, dev)", str(stack.home.jwt_secret_file))
     table.add_row("Data and logs", str(stack.home.root))
     return table
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="NACIONAL DEPARTAMENTAL MUNICIPAL COGESTOR ENTIDAD")],
+    scope: Annotated[str | None, typer.Option(
+        help="DIVIPOLA department (DEPARTAMENTAL), municipality (MUNICIPAL, COGESTOR) or entity")
+    ] = None,
+    sub: Annotated[str | None, typer.Option(help="pseudonymous actor id")] = None,
+    hours: Annotated[float, typer.Option(min=0.1, max=24 * 7)] = 8.0,
+) -> None:
+    """Print a dev bearer token the local services accept (signed with the stack's dev secret)."""
+    from datetime import timedelta
+
+    from juntos_web import Principal, Role, ServiceSettings, mint_token
+
+    with _friendly_errors():
+        stack, _ = _stack()
+        secret_file = stack.home.jwt_secret_file
+        if not secret_file.is_file():
+            raise InfraError(f"no dev secret yet ({secret_file}): run `juntos dev up` first")
+        try:
+            principal = Principal.scoped(Role(role.upper()), scope, sub=sub)
+        except ValueError as exc:
+            raise InfraError(f"cannot mint a token: {exc}") from None
+        settings = ServiceSettings(service_name="cli", jwt_secret=secret_file.read_text().strip())
+        minted = mint_token(settings, principal, expires_in=timedelta(hours=hours))
+        out.print(minted, soft_wrap=True)
