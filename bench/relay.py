@@ -20,6 +20,7 @@ from bench.servers import Servers
 from bench.workload import event, in_parallel, progress, registry
 
 CHUNK = 100  # events per append while filling the outbox (filling is not timed)
+BATCH = RelaySettings().batch_size  # the raw side awaits its acks in batches of the same size
 
 
 async def fill(url: str, service: str, events: int) -> list[tuple[str, dict[str, str], bytes]]:
@@ -45,7 +46,7 @@ async def project(url: str, bootstrap: str, events: int) -> float:
     engine = create_async_engine(url)
     producer = idempotent_producer(bootstrap)
     await producer.start()
-    relay = OutboxRelay(engine, producer, RelaySettings(batch_size=500))
+    relay = OutboxRelay(engine, producer, RelaySettings())
     with progress() as bar, Stopwatch() as clock:
         task = bar.add_task("relay (project)", total=events)
         while published := await relay.publish_batch():
@@ -68,7 +69,7 @@ async def baseline(
     await producer.start()
     with progress() as bar, Stopwatch() as clock:
         task = bar.add_task("produce (raw aiokafka)", total=len(rows))
-        for start in range(0, len(rows), 500):
+        for start in range(0, len(rows), BATCH):
             acks = [
                 await producer.send(
                     topic,
@@ -76,7 +77,7 @@ async def baseline(
                     key=key.encode(),
                     headers=[(k, v.encode()) for k, v in headers.items()],
                 )
-                for key, headers, payload in rows[start : start + 500]
+                for key, headers, payload in rows[start : start + BATCH]
             ]
             for ack in acks:
                 await ack
