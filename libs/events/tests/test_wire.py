@@ -49,3 +49,41 @@ async def test_cloudevents_headers_and_traceparent_on_the_wire(
     assert carried_trace == trace_id, "the relay continues the trace of the request that appended"
     publish = [s for s in spans.get_finished_spans() if s.name == f"publish {registry.topic}"]
     assert publish and format(publish[0].context.span_id, "016x") == parent_span
+
+
+async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_unchanged(
+    engine: AsyncEngine,
+    store: EventStore,
+    registry: EventRegistry,
+    kafka_bootstrap,
+    topic_reader,
+    monkeypatch,
+):
+    import juntos_events.relay as relay_module
+    from opentelemetry import context
+    from opentelemetry.trace import NonRecordingSpan, ProxyTracerProvider, SpanContext, TraceFlags
+
+    incoming = SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(incoming)))
+    try:
+        async with engine.begin() as conn:
+            await store.append(conn, "fam-t", "Familia", 0, [Demo(familia="fam-t", n=1)], actor="a")
+    finally:
+        context.detach(token)
+
+    monkeypatch.setattr(relay_module.trace, "get_tracer_provider", lambda: ProxyTracerProvider())
+    producer = idempotent_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        assert await OutboxRelay(engine, producer).publish_batch() == 1
+    finally:
+        await producer.stop()
+    [record] = await topic_reader(registry.topic, 1)
+    assert headers_of(record)["traceparent"] == (
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    )

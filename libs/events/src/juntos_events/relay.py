@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import func, select, text
@@ -139,7 +140,16 @@ class OutboxRelay:
     async def _send(
         self, topic: str, key: str, headers: dict[str, str], payload: bytes, traceparent: str | None
     ) -> asyncio.Future[Any]:
-        """Send one row inside a producer span that continues the trace stored with the row."""
+        """Send one row inside a producer span that continues the trace stored with the row.
+
+        Without a tracing SDK (nothing records spans) the stored context is passed on as it is,
+        which keeps the trace whole at no cost per message.
+        """
+        wire = [(k, v.encode()) for k, v in headers.items()]
+        if not isinstance(trace.get_tracer_provider(), SdkTracerProvider):
+            if traceparent:
+                wire.append((TRACEPARENT, traceparent.encode()))
+            return await self.producer.send(topic, value=payload, key=key.encode(), headers=wire)
         parent = _W3C.extract({TRACEPARENT: traceparent}) if traceparent else None
         span = tracer.start_span(
             f"publish {topic}",
@@ -154,7 +164,7 @@ class OutboxRelay:
         )
         carrier: dict[str, str] = {}
         _W3C.inject(carrier, context=trace.set_span_in_context(span))
-        wire = [(k, v.encode()) for k, v in (headers | carrier).items()]
+        wire += [(k, v.encode()) for k, v in carrier.items()]
         ack = await self.producer.send(topic, value=payload, key=key.encode(), headers=wire)
         ack.add_done_callback(lambda _: span.end())
         return ack
