@@ -16,6 +16,7 @@ import psutil
 from juntos_cli.infra.maven import ensure_libs
 from juntos_cli.infra.process import (
     HOST,
+    PidFileProcess,
     StartupError,
     base_env,
     ensure_port_free,
@@ -32,7 +33,7 @@ POM = Path("deploy/kafka/pom.xml")
 LOG4J = Path("deploy/kafka/log4j2.properties")
 
 
-class LocalKafka:
+class LocalKafka(PidFileProcess):
     """One broker+controller KRaft node in `data_dir`, PLAINTEXT on 127.0.0.1:<port>.
 
     Topics are never auto-created (producers must not invent topics by typo) and retention is
@@ -66,16 +67,6 @@ class LocalKafka:
     def bootstrap(self) -> str:
         """The bootstrap address clients use."""
         return f"{HOST}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's pid, or None when stopped."""
-        proc = running_process(self.pid_file)
-        return proc.pid if proc else None
-
-    def is_running(self) -> bool:
-        """True when the broker process we started is alive."""
-        return running_process(self.pid_file) is not None
 
     def ensure_jars(self) -> Path:
         """Resolve the broker jars with Maven unless the cached folder matches the pom."""

@@ -152,6 +152,22 @@ def running_process(pid_file: Path) -> psutil.Process | None:
     return proc
 
 
+class PidFileProcess:
+    """A server this CLI started and tracks through its pid file (`self.pid_file`)."""
+
+    pid_file: Path
+
+    @property
+    def pid(self) -> int | None:
+        """The live process's pid, or None when stopped."""
+        proc = running_process(self.pid_file)
+        return proc.pid if proc else None
+
+    def is_running(self) -> bool:
+        """True when the process we started is alive."""
+        return running_process(self.pid_file) is not None
+
+
 def spawn(
     cmd: Sequence[str],
     *,

@@ -13,6 +13,7 @@ import psutil
 
 from juntos_cli.infra.process import (
     HOST,
+    PidFileProcess,
     ensure_port_free,
     running_process,
     spawn,
@@ -21,7 +22,7 @@ from juntos_cli.infra.process import (
 )
 
 
-class LocalService:
+class LocalService(PidFileProcess):
     """`python -m uvicorn <name>.main:create_app --factory` on 127.0.0.1:<port>.
 
     The apps are black boxes: configured through the environment, ready when GET /readyz
@@ -45,14 +46,6 @@ class LocalService:
     @property
     def docs_url(self) -> str:
         return f"{self.url}/docs"
-
-    @property
-    def pid(self) -> int | None:
-        proc = running_process(self.pid_file)
-        return proc.pid if proc else None
-
-    def is_running(self) -> bool:
-        return running_process(self.pid_file) is not None
 
     def app_exists(self) -> bool:
         """True when `<name>.main` can be imported (the app may not be written yet)."""

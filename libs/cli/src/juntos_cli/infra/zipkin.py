@@ -10,10 +10,10 @@ from juntos_cli.infra.maven import ensure_libs
 from juntos_cli.infra.process import (
     HOST,
     InfraError,
+    PidFileProcess,
     base_env,
     ensure_port_free,
     require_tool,
-    running_process,
     spawn,
     stop_pid_file,
     wait_until,
@@ -22,7 +22,7 @@ from juntos_cli.infra.process import (
 POM = Path("deploy/kafka/zipkin-pom.xml")
 
 
-class LocalZipkin:
+class LocalZipkin(PidFileProcess):
     """Zipkin on 127.0.0.1:<port>; services post spans to `spans_endpoint`."""
 
     def __init__(
@@ -51,16 +51,6 @@ class LocalZipkin:
     def spans_endpoint(self) -> str:
         """Where OpenTelemetry's Zipkin exporter posts spans."""
         return f"http://{HOST}:{self.port}/api/v2/spans"
-
-    @property
-    def pid(self) -> int | None:
-        """Zipkin's pid, or None when stopped."""
-        proc = running_process(self.pid_file)
-        return proc.pid if proc else None
-
-    def is_running(self) -> bool:
-        """True when the Zipkin process we started is alive."""
-        return running_process(self.pid_file) is not None
 
     def ensure_jar(self) -> Path:
         """The runnable Zipkin jar, resolved with Maven on first use."""
