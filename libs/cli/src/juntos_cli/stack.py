@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from juntos_events.topics import SERVICES
+
 from juntos_cli.infra.home import (
     JuntosHome,
     kafka_libs_dir,
@@ -31,7 +33,6 @@ from juntos_cli.infra.process import HOST, InfraError, ensure_port_free, require
 from juntos_cli.infra.service import LocalService
 from juntos_cli.infra.zipkin import LocalZipkin
 
-SERVICES = ("enrollment", "accompaniment", "offer", "territorial", "reporting")
 Say = Callable[[str], None]
 
 
