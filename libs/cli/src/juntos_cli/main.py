@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from juntos_cli import dev
+from juntos_cli import dev, dlq
 
 app = typer.Typer(
     name="juntos",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(dev.app, name="dev")
+app.add_typer(dlq.app, name="dlq")
 
 if __name__ == "__main__":
     app()
