@@ -17,7 +17,7 @@ def test_log_lines_are_json_with_trace_ids(capsys: pytest.CaptureFixture[str]) -
     setup_logging("enrollment")
     with trace.get_tracer("test").start_as_current_span("importar") as span:
         get_logger("juntos.test").info("familias importadas", importadas=3, rechazadas=1)
-        logging.getLogger("aiokafka").warning("broker slow")  # a library's stdlib logger
+        logging.getLogger("uvicorn.error").warning("broker slow")  # a library's stdlib logger
     lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
     ours, library = lines[-2], lines[-1]
     context = span.get_span_context()
