@@ -20,6 +20,7 @@ from juntos_events.envelope import Envelope
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.topics import SERVICES, ensure_topics
+from juntos_testing.db import public_tables
 from juntos_web import app_factory
 from juntos_web.testing import service_client, settings_for_tests
 from sqlalchemy import text
@@ -39,14 +40,7 @@ async def test_service_migrates_its_database_and_serves_its_asyncapi(
     async with service_client(create_app(settings)) as client:
         assert (await client.get("/readyz")).status_code == 200
         document = (await client.get("/asyncapi.json")).json()
-    engine = create_async_engine(database_url)
-    async with engine.connect() as conn:
-        tables = set(
-            (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'")))
-            .scalars()
-            .all()
-        )
-    await engine.dispose()
+    tables = await public_tables(database_url)
     assert {"events", "outbox", "inbox", "snapshots"} <= tables
     jsonschema.Draft7Validator(json.loads(ASYNCAPI_3.read_text())).validate(document)
     assert f"juntos.{service}.events" in document["channels"]

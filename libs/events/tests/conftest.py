@@ -11,8 +11,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade
+from juntos_events.relay import OutboxRelay, idempotent_producer
+from juntos_events.schema import outbox
 from juntos_events.store import EventStore
 from juntos_events.topics import ensure_topics
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -93,3 +96,26 @@ def topic_reader(kafka_bootstrap: str) -> Callable[..., Any]:
         return await read_topic(kafka_bootstrap, topic, expected, **kwargs)
 
     return read
+
+
+async def publish_outbox(engine: AsyncEngine, bootstrap: str) -> int:
+    producer = idempotent_producer(bootstrap)
+    await producer.start()
+    relay, published = OutboxRelay(engine, producer), 0
+    try:
+        while count := await relay.publish_batch():
+            published += count
+    finally:
+        await producer.stop()
+    return published
+
+
+async def outbox_rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():  # type: ignore[misc]
+            await asyncio.sleep(0.1)

@@ -7,20 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings
 from juntos_events.events import EventRegistry
-from juntos_events.relay import OutboxRelay, idempotent_producer
-from juntos_events.schema import outbox
 from juntos_events.store import EventStore
 from juntos_events.topics import dead_letter_topic
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import Demo, headers_of
+from .conftest import Demo, headers_of, outbox_rows, publish_outbox, wait_for
 from .processes.projection import create_table, subscriptions, totals
 
 PROCESSES = Path(__file__).parent / "processes"
@@ -35,29 +31,6 @@ async def append_many(engine: AsyncEngine, store: EventStore, families: int, eac
             await store.append(conn, f"fam-{i}", "Familia", 0, events, actor="a")
         expected[f"fam-{i}"] = (sum(range(1, each + 1)), each)
     return expected
-
-
-async def publish_outbox(engine: AsyncEngine, bootstrap: str) -> int:
-    producer = idempotent_producer(bootstrap)
-    await producer.start()
-    relay, published = OutboxRelay(engine, producer), 0
-    try:
-        while count := await relay.publish_batch():
-            published += count
-    finally:
-        await producer.stop()
-    return published
-
-
-async def outbox_rows(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
-
-
-async def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():  # type: ignore[misc]
-            await asyncio.sleep(0.1)
 
 
 def runner(engine: AsyncEngine, bootstrap: str, registry: EventRegistry, **kw) -> ConsumerRunner:

@@ -9,8 +9,7 @@ import jsonschema
 from juntos_events.asyncapi import asyncapi_document
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from juntos_testing.db import public_tables
 
 ASYNCAPI_3_SCHEMA = Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json"
 
@@ -73,12 +72,5 @@ def test_asyncapi_document_is_valid_asyncapi_3():
 async def test_migrations_are_idempotent_and_create_the_backbone(database_url: str):
     await upgrade(database_url)
     await upgrade(database_url)  # a second run (every service start) changes nothing
-    engine = create_async_engine(database_url)
-    async with engine.connect() as conn:
-        tables = set(
-            (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'")))
-            .scalars()
-            .all()
-        )
-    await engine.dispose()
+    tables = await public_tables(database_url)
     assert {"events", "outbox", "inbox", "snapshots", "alembic_version"} <= tables

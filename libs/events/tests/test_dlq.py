@@ -11,9 +11,9 @@ from juntos_events.events import EventRegistry
 from juntos_events.store import EventStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import Demo
+from .conftest import Demo, publish_outbox, wait_for
 from .processes.projection import create_table, totals
-from .test_consumer import publish_outbox, runner, wait_for
+from .test_consumer import runner
 
 
 async def test_list_then_replay_after_the_fix(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 from juntos_events.events import EventRegistry
-from juntos_events.relay import OutboxRelay, idempotent_producer
 from juntos_events.store import EventStore
 from juntos_events.telemetry import setup_telemetry
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import Demo, headers_of
+from .conftest import Demo, headers_of, publish_outbox
 
 
 async def test_cloudevents_headers_and_traceparent_on_the_wire(
@@ -26,12 +25,7 @@ async def test_cloudevents_headers_and_traceparent_on_the_wire(
             await store.append(conn, "fam-w", "Familia", 0, [Demo(familia="fam-w", n=1)], actor="a")
     trace_id = format(request_span.get_span_context().trace_id, "032x")
 
-    producer = idempotent_producer(kafka_bootstrap)
-    await producer.start()
-    try:
-        assert await OutboxRelay(engine, producer).publish_batch() == 1
-    finally:
-        await producer.stop()
+    assert await publish_outbox(engine, kafka_bootstrap) == 1
 
     [record] = await topic_reader(registry.topic, 1)
     headers = headers_of(record)
@@ -77,12 +71,7 @@ async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_uncha
         context.detach(token)
 
     monkeypatch.setattr(relay_module.trace, "get_tracer_provider", lambda: ProxyTracerProvider())
-    producer = idempotent_producer(kafka_bootstrap)
-    await producer.start()
-    try:
-        assert await OutboxRelay(engine, producer).publish_batch() == 1
-    finally:
-        await producer.stop()
+    assert await publish_outbox(engine, kafka_bootstrap) == 1
     [record] = await topic_reader(registry.topic, 1)
     assert headers_of(record)["traceparent"] == (
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

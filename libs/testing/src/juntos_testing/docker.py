@@ -37,8 +37,9 @@ def _ping(url: str, timeout: float) -> bool:
             sock.settimeout(timeout)
             sock.connect(parsed.path)
         elif parsed.scheme in ("tcp", "http", "https"):
-            sock = socket.create_connection((parsed.hostname or "localhost", parsed.port or 2375),
-                                            timeout=timeout)
+            sock = socket.create_connection(
+                (parsed.hostname or "localhost", parsed.port or 2375), timeout=timeout
+            )
             if parsed.scheme == "https" or os.environ.get("DOCKER_TLS_VERIFY"):
                 sock.close()
                 return True  # TLS engine: a TCP answer is as far as a quick probe goes

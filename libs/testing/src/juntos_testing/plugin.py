@@ -157,8 +157,14 @@ def _ports(data: Path, names: list[str], running: bool) -> dict[str, int]:
 def _start_watchdog(home: Path) -> subprocess.Popen[bytes]:
     me = psutil.Process()
     return subprocess.Popen(
-        [sys.executable, "-m", "juntos_testing.watchdog", str(me.pid), str(me.create_time()),
-         str(home)],
+        [
+            sys.executable,
+            "-m",
+            "juntos_testing.watchdog",
+            str(me.pid),
+            str(me.create_time()),
+            str(home),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
