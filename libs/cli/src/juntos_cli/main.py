@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from juntos_cli import dev, dlq
+from juntos_cli import dev, dlq, events_cmd
 
 app = typer.Typer(
     name="juntos",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(dev.app, name="dev")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(events_cmd.app, name="events")
 
 if __name__ == "__main__":
     app()
