@@ -4,28 +4,63 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from juntos_events.logs import setup_logging
+from rich.console import Console
+from rich.table import Table
 
-from bench import append, consumer, relay
+from bench import append, consumer, relay, report
 from bench.report import RESULTS
 from bench.servers import running
 
 BENCHES = {"append": append.run, "relay": relay.run, "consumer": consumer.run}
 
 
+def summary(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="project vs raw baseline (events/s)")
+    for column in ("bench", "N", "project", "baseline", "ratio", "target", "peak RSS MiB (p/b)"):
+        table.add_column(column, justify="left" if column == "bench" else "right")
+    for r in records:
+        ratio = f"{r['ratio']:.2f}" + ("" if r["meets_target"] else " [red]BELOW[/]")
+        table.add_row(
+            r["bench"],
+            f"{r['events']:,}",
+            f"{r['project_eps']:,.0f}",
+            f"{r['baseline_eps']:,.0f}",
+            ratio,
+            f"≥ {r['target']}",
+            f"{r['project_peak_rss_mib']:.0f} / {r['baseline_peak_rss_mib']:.0f}",
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    parser.add_argument("--events", type=int, default=200_000, help="events per benchmark")
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the timed phases under cProfile (slower: figures are then not comparable)",
+    )
     args = parser.parse_args()
+    report.PROFILING = args.profile
     setup_logging("bench", level="WARNING")
+    # a new group's first FindCoordinator races the offsets topic's creation; aiokafka retries
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
     run_file = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    records = []
     with running() as servers:
         for name in args.only or list(BENCHES):
             result = asyncio.run(BENCHES[name](servers, args.events))
-            result.show(run_file)
+            records.append(result.show(run_file))
+            if args.profile:
+                report.dump_profiles(run_file.with_suffix(""))
+    Console().print(summary(records))
+    print(f"results appended to {run_file}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """ConsumerRunner (inbox + projection upsert) vs raw aiokafka consume + the same upsert in asyncpg.
 
-Both read the same topic from offset 0 in batches of up to 500 records and apply each batch in
-one database transaction, one upsert per event, then commit the Kafka offsets.
+Both read the same topic (filled untimed through the store and the relay) from offset 0 with a
+new consumer group, in polls of up to 500 records, apply each partition's batch in one database
+transaction (one upsert per event), then commit that partition's offset. Each side has its own
+fresh database with the same tables. The topic holds a warm-up share plus N events; the same
+poller times both sides from the moment the warm-up share is applied until all are (so the
+group join and the first fetches are excluded alike).
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from aiokafka import AIOKafkaConsumer
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.envelope import Envelope
 from juntos_events.migrate import upgrade
-from juntos_events.relay import OutboxRelay, idempotent_producer
-from juntos_events.topics import ensure_topics
+from juntos_events.relay import idempotent_producer
+from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from bench.report import Result, Stopwatch
+from bench.relay import drain, fill
+from bench.report import Phase, Result
 from bench.servers import Servers
-from bench.workload import progress, registry
+from bench.workload import progress
 
 PROJECTION = (
     "CREATE TABLE IF NOT EXISTS logros_por_municipio"
@@ -32,44 +37,61 @@ UPSERT = (
     "INSERT INTO logros_por_municipio VALUES ($1, $2, $3, 1) ON CONFLICT (municipio, logro, estado)"
     " DO UPDATE SET total = logros_por_municipio.total + 1"
 )
+APPLIED = "SELECT coalesce(sum(total), 0)::bigint FROM logros_por_municipio"
 SERVICE = "benchconsume"
+MAX_RECORDS = 500
+WARM_UP = 10_000  # events applied untimed first by each side (at most a tenth of N)
 
 
 async def fill_topic(servers: Servers, events: int) -> None:
     """The real producer path, untimed: store → outbox → relay → topic."""
-    from bench.relay import fill
-
     url, _ = servers.database("bench_consume_source")
     await fill(url, SERVICE, events)
-    engine = create_async_engine(url)
-    producer = idempotent_producer(servers.kafka.bootstrap)
-    await producer.start()
-    relay = OutboxRelay(engine, producer)
-    with progress() as bar:
-        task = bar.add_task("publish", total=events)
-        while published := await relay.publish_batch():
-            bar.advance(task, published)
-    await producer.stop()
-    await engine.dispose()
+    await drain(url, servers.kafka.bootstrap, events, "publish (untimed)")
 
 
-async def _applied(uri: str) -> int:
-    conn = await asyncpg.connect(uri)
+async def timed_until_applied(
+    uri: str,
+    warm_up: int,
+    total: int,
+    label: str,
+    task: asyncio.Task[None],
+    profile_as: str | None = None,
+) -> Phase:
+    """Time the consumer `task` from `warm_up` applied events until `total` are.
+
+    The same poller (every 50 ms) watches both sides' projections. The events counted are the
+    ones applied between the poll that started the clock and the one that stopped it, so the
+    group join, the first fetches and the batch granularity of commits do not skew the rate.
+    """
+    poller = await asyncpg.connect(uri)
+    phase = Phase(profile_as)
+    started_at: int | None = None
     try:
-        return int(await conn.fetchval("SELECT coalesce(sum(total), 0) FROM logros_por_municipio"))
+        with progress() as bar:
+            bar_task = bar.add_task(label, total=total)
+            while True:
+                done = int(await poller.fetchval(APPLIED))
+                if started_at is None and done >= warm_up:
+                    phase.start()
+                    started_at = done
+                bar.update(bar_task, completed=done)
+                if done >= total:
+                    break
+                if task.done():
+                    task.result()  # raises the consumer's error
+                    raise AssertionError(f"the consumer stopped after {done} events")
+                await asyncio.sleep(0.05)
+        phase.stop()
     finally:
-        await conn.close()
+        await poller.close()
+    if done != total or started_at is None or started_at >= total:
+        raise AssertionError(f"{done} events applied, expected {total} (clock from {started_at})")
+    phase.events = total - started_at
+    return phase
 
 
-async def _wait_applied(uri: str, events: int, label: str) -> None:
-    with progress() as bar:
-        task = bar.add_task(label, total=events)
-        while (done := await _applied(uri)) < events:
-            bar.update(task, completed=done)
-            await asyncio.sleep(0.2)
-
-
-async def project(url: str, uri: str, bootstrap: str, topic: str, events: int) -> float:
+async def project(url: str, uri: str, bootstrap: str, warm_up: int, events: int) -> Phase:
     await upgrade(url)
     engine = create_async_engine(url, pool_size=2)
     async with engine.begin() as conn:
@@ -81,71 +103,102 @@ async def project(url: str, uri: str, bootstrap: str, topic: str, events: int) -
         d = envelope.data
         await conn.exec_driver_sql(UPSERT, (d["municipio"], d["logro"], d["estado"]))
 
+    dlq = idempotent_producer(bootstrap)
+    await dlq.start()
     runner = ConsumerRunner(
         name="bench-project",
         engine=engine,
         bootstrap=bootstrap,
-        topics=[topic],
+        topics=subs.topics(),
         subscriptions=subs,
-        settings=ConsumerSettings(max_records=500),
+        settings=ConsumerSettings(max_records=MAX_RECORDS),
+        dlq_producer=dlq,
     )
-    with Stopwatch() as clock:
-        task = asyncio.create_task(runner.run())
-        await _wait_applied(uri, events, "consume (project)")
-    runner.stop()
-    await task
-    await engine.dispose()
-    return clock.seconds
+    task = asyncio.create_task(runner.run())
+    try:
+        total = warm_up + events
+        phase = await timed_until_applied(
+            uri, warm_up, total, "consume (ConsumerRunner)", task, "consumer-project"
+        )
+    finally:
+        runner.stop()
+        await task
+        await dlq.stop()
+        await engine.dispose()
+    conn = await asyncpg.connect(uri)
+    try:
+        inbox = await conn.fetchval("SELECT count(*) FROM inbox")
+    finally:
+        await conn.close()
+    if inbox != total:
+        raise AssertionError(f"{inbox} inbox rows, expected {total}")
+    return phase
 
 
-async def baseline(url: str, uri: str, bootstrap: str, topic: str, events: int) -> float:
-    await upgrade(url)
+async def baseline(url: str, uri: str, bootstrap: str, warm_up: int, events: int) -> Phase:
+    await upgrade(url)  # same tables as the project, though only the projection is used
     pool = await asyncpg.create_pool(uri, min_size=1, max_size=2)
     async with pool.acquire() as conn:
         await conn.execute(PROJECTION)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id="bench-raw",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=500,
-    )
-    applied = 0
-    with Stopwatch() as clock:
+    stopping = asyncio.Event()
+
+    async def consume() -> None:
+        consumer = AIOKafkaConsumer(
+            event_topic(SERVICE),
+            bootstrap_servers=bootstrap,
+            group_id="bench-raw",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=MAX_RECORDS,
+        )
         await consumer.start()
-        with progress() as bar:
-            task = bar.add_task("consume (raw aiokafka + asyncpg)", total=events)
-            while applied < events:
+        try:
+            while not stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for tp, records in batches.items():
-                    rows = []
-                    for r in records:
-                        d = json.loads(r.value)
-                        rows.append((d["municipio"], d["logro"], d["estado"]))
                     async with pool.acquire() as conn, conn.transaction():
-                        for row in rows:  # the same statements the project's handler issues
-                            await conn.execute(UPSERT, *row)
+                        for record in records:  # the statements the project's handler issues
+                            d = json.loads(record.value)
+                            await conn.execute(UPSERT, d["municipio"], d["logro"], d["estado"])
                     await consumer.commit({tp: records[-1].offset + 1})
-                    applied += len(rows)
-                    bar.advance(task, len(rows))
-        await consumer.stop()
-    await pool.close()
-    return clock.seconds
+        finally:
+            await consumer.stop()
+
+    task = asyncio.create_task(consume())
+    try:
+        total = warm_up + events
+        return await timed_until_applied(
+            uri, warm_up, total, "consume (raw aiokafka + asyncpg)", task, "consumer-baseline"
+        )
+    finally:
+        stopping.set()
+        await task
+        await pool.close()
 
 
 async def run(servers: Servers, events: int) -> Result:
     bootstrap = servers.kafka.bootstrap
     await ensure_topics(bootstrap, [SERVICE])
-    await fill_topic(servers, events)
-    topic = registry(SERVICE).topic
+    warm_up = min(WARM_UP, events // 10)
+    await fill_topic(servers, warm_up + events)
     project_url, project_uri = servers.database("bench_consume_project")
     raw_url, raw_uri = servers.database("bench_consume_raw")
+    servers.checkpoint()
+    project_phase = await project(project_url, project_uri, bootstrap, warm_up, events)
+    servers.checkpoint()
+    baseline_phase = await baseline(raw_url, raw_uri, bootstrap, warm_up, events)
     return Result(
         bench="consumer",
         events=events,
-        project_seconds=await project(project_url, project_uri, bootstrap, topic, events),
-        baseline_seconds=await baseline(raw_url, raw_uri, bootstrap, topic, events),
+        project=project_phase,
+        baseline=baseline_phase,
         target=0.5,
-        baseline="raw aiokafka+asyncpg",
+        project_path="ConsumerRunner: inbox rows + 1 upsert per event, 1 transaction per batch",
+        baseline_path="raw aiokafka + asyncpg, 1 upsert per event, 1 transaction per batch",
+        extra={
+            "warm_up_events": warm_up,
+            "timed_events": {"project": project_phase.events, "baseline": baseline_phase.events},
+            "max_records": MAX_RECORDS,
+            "baseline_transactions": "one per partition batch (as the project)",
+        },
     )

@@ -31,6 +31,10 @@ class Servers:
         self.postgres.create_database(name)
         return self.postgres.async_url(name), self.postgres.uri(name)
 
+    def checkpoint(self) -> None:
+        """Flush dirty pages before a timed phase, so that no side inherits the other's debt."""
+        self.postgres.psql("CHECKPOINT")
+
 
 @contextlib.contextmanager
 def running() -> Iterator[Servers]:
