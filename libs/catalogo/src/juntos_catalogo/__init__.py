@@ -1,7 +1,8 @@
-"""The Red JUNTOS reference catalog, loaded from the package's own copy of logros.yaml.
+"""The Red JUNTOS reference catalog, loaded from the package's own data files.
 
-The YAML is the single source: code reads dimensions, Logros Básicos (LB), territorial basic
-conditions (CBT) and the program's figures from it and never retypes them.
+logros.yaml is the single source for dimensions, Logros Básicos (LB), territorial basic
+conditions (CBT) and the program's figures; divipola.csv for DANE's department and municipality
+codes. Code reads them from here and never retypes them.
 """
 
 from juntos_catalogo.catalogo import (
@@ -11,5 +12,16 @@ from juntos_catalogo.catalogo import (
     LogroBasico,
     catalogo,
 )
+from juntos_catalogo.divipola import Departamento, Divipola, Municipio, divipola
 
-__all__ = ["Catalogo", "CondicionTerritorial", "Dimension", "LogroBasico", "catalogo"]
+__all__ = [
+    "Catalogo",
+    "CondicionTerritorial",
+    "Departamento",
+    "Dimension",
+    "Divipola",
+    "LogroBasico",
+    "Municipio",
+    "catalogo",
+    "divipola",
+]
