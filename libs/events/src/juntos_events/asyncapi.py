@@ -44,7 +44,7 @@ def asyncapi_document(
     """The AsyncAPI document: the service's own topic (send) and the topics it reads (receive)."""
     schemas: dict[str, Any] = {"CloudEventHeaders": CLOUDEVENT_HEADERS}
     messages: dict[str, Any] = {}
-    for (name, ver), cls in sorted(registry.types.items()):
+    for (name, ver), cls in sorted(registry.published().items()):
         key = f"{name}.v{ver}"
         schema = cls.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))

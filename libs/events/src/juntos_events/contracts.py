@@ -93,7 +93,7 @@ def check(contracts: Iterable[Contract], released_dir: Path) -> list[str]:
         service_dir = released_dir / registry.service / "schemas"
         for path in sorted(service_dir.glob("*.json")) if service_dir.is_dir() else []:
             name, _, version = path.stem.rpartition(".v")
-            cls = registry.types.get((name, int(version)))
+            cls = registry.published().get((name, int(version)))
             if cls is None:
                 problems.append(f"{registry.service} {path.stem}: released, no longer registered")
                 continue

@@ -33,6 +33,8 @@ class DomainEvent(BaseModel):
 
     event_type: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    private: ClassVar[bool] = False
+    """Kept in the producer's own store only: never in the outbox, on Kafka or in contracts."""
 
 
 E = TypeVar("E", bound=type[DomainEvent])
@@ -66,12 +68,16 @@ class EventRegistry:
     def ce_type(self, event_type: str) -> str:
         return f"{CE_TYPE_PREFIX}.{self.service}.{event_type}"
 
-    def register(self, name: str, version: int = 1) -> Callable[[E], E]:
-        """Class decorator: `@registry.register("FamiliaVinculada", version=1)`."""
+    def register(self, name: str, version: int = 1, *, private: bool = False) -> Callable[[E], E]:
+        """Class decorator: `@registry.register("FamiliaVinculada", version=1)`.
+
+        `private=True` marks an event the service keeps for itself (e.g. enrollment's encrypted
+        personal data): it is stored and replayed like any other but never published.
+        """
 
         def decorate(cls: E) -> E:
             leaked = [f for f in cls.model_fields if PERSONAL_FIELD.search(f)]
-            if leaked:
+            if leaked and not private:
                 raise PersonalDataInEvent(
                     f"{name} v{version} declares {leaked}: events carry pseudonymous ids only"
                 )
@@ -80,6 +86,7 @@ class EventRegistry:
                 raise ValueError(f"{name} v{version} is already registered in {self.service}")
             cls.event_type = name
             cls.schema_version = version
+            cls.private = private
             self.types[key] = cls
             return cls
 
@@ -119,10 +126,14 @@ class EventRegistry:
     def __iter__(self) -> Iterator[type[DomainEvent]]:
         return iter(self.types.values())
 
+    def published(self) -> dict[tuple[str, int], type[DomainEvent]]:
+        """The types other services may see: everything but private events."""
+        return {key: cls for key, cls in self.types.items() if not cls.private}
+
     def json_schemas(self) -> dict[str, dict[str, Any]]:
         """JSON Schema of every registered type and version, keyed `Name.vN`."""
         schemas = {}
-        for (name, version), cls in sorted(self.types.items()):
+        for (name, version), cls in sorted(self.published().items()):
             schema = cls.model_json_schema()
             schema["$id"] = schema_urn(self.service, name, version)
             schema["title"] = f"{name} v{version}"

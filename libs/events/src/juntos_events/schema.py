@@ -74,3 +74,15 @@ snapshots = Table(
     Column("state", JSONB, nullable=False),
     Column("taken_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("status", Integer),
+    Column("body", JSONB),
+    Column("headers", JSONB),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

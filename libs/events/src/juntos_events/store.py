@@ -81,7 +81,8 @@ def current_traceparent() -> str | None:
 
 # One round trip per command: the guarded insert of the events and their outbox rows, as plain
 # SQL so that asyncpg prepares it once per connection. The guard compares the stream's current
-# version with the expected one; if it differs nothing is inserted and no row comes back.
+# version with the expected one; if it differs nothing is inserted and the count is 0. Private
+# events (kept by the service for itself) get no outbox row.
 _APPEND = """
 WITH new_events AS (
     INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version,
@@ -91,12 +92,14 @@ WITH new_events AS (
          WITH ORDINALITY AS e(event_id, event_type, schema_version, data, n)
     WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $3
     RETURNING event_id
+), published AS (
+    INSERT INTO outbox (lane, event_id, topic, key, headers, payload, traceparent)
+    SELECT $10, o.event_id, $11, $1, o.headers, o.payload, $14
+    FROM unnest($15::uuid[], $12::jsonb[], $13::bytea[]) AS o(event_id, headers, payload)
+    WHERE o.event_id IN (SELECT event_id FROM new_events)
+    RETURNING event_id
 )
-INSERT INTO outbox (lane, event_id, topic, key, headers, payload, traceparent)
-SELECT $10, o.event_id, $11, $1, o.headers, o.payload, $14
-FROM unnest($4::uuid[], $12::jsonb[], $13::bytea[]) AS o(event_id, headers, payload)
-WHERE o.event_id IN (SELECT event_id FROM new_events)
-RETURNING id
+SELECT count(*) FROM new_events
 """
 
 
@@ -136,7 +139,7 @@ class EventStore:
         if traceparent:
             meta["traceparent"] = traceparent
 
-        ids, types, versions, data, headers, payloads = [], [], [], [], [], []
+        ids, types, versions, data, headers, payloads, published = [], [], [], [], [], [], []
         for event in new_events:
             event_id = uuid.uuid4()
             message = encode(
@@ -150,8 +153,10 @@ class EventStore:
             types.append(event.event_type)
             versions.append(event.schema_version)
             data.append(message.value.decode())
-            headers.append(json.dumps({k: v.decode() for k, v in message.headers.items()}))
-            payloads.append(message.value)
+            if not event.private:
+                published.append(event_id)
+                headers.append(json.dumps({k: v.decode() for k, v in message.headers.items()}))
+                payloads.append(message.value)
 
         params = (
             stream_id,
@@ -168,12 +173,13 @@ class EventStore:
             headers,
             payloads,
             traceparent,
+            published,
         )
         try:
             result = await conn.exec_driver_sql(_APPEND, params)
         except IntegrityError as exc:  # lost the race after the check; the transaction is void
             raise ConcurrencyConflict(stream_id, expected_version) from exc
-        if len(result.fetchall()) != len(new_events):
+        if result.scalar_one() != len(new_events):
             actual = await self.version(conn, stream_id)
             raise ConcurrencyConflict(stream_id, expected_version, actual)
         for event in new_events:

@@ -36,10 +36,20 @@ def _reuse() -> bool:
     return os.environ.get(REUSE_ENV, "") not in ("", "0", "false", "no")
 
 
+TEST_SECRETS = {
+    # enrollment's key-encryption key (a Fernet key) and document pepper, for tests only
+    "ENROLLMENT_KEKS": "dGVzdHMtb25seS1rZWstMDEyMzQ1Njc4OWFiY2RlZiE=",
+    "ENROLLMENT_DOCUMENT_PEPPER": "tests-only-document-pepper",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "docker: needs a Docker engine (testcontainers); skipped when none is reachable"
     )
+    # Services refuse to start without their secrets; tests build apps from plain settings.
+    for name, value in TEST_SECRETS.items():
+        os.environ.setdefault(name, value)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -80,7 +80,8 @@ def create_service_app(
         lifespan=_lifespan(
             settings,
             startup,
-            [*lifespans, *([functools.partial(wiring_running, wiring=wiring)] if wiring else [])],
+            # the backbone first: the service's own background work needs migrated tables
+            [*([functools.partial(wiring_running, wiring=wiring)] if wiring else []), *lifespans],
         ),
         docs_url="/docs",
         redoc_url=None,
@@ -231,21 +232,33 @@ def app_factory(
     router: APIRouter,
     events: EventRegistry,
     subscriptions: Subscriptions,
+    *,
+    settings_class: type[ServiceSettings] = ServiceSettings,
+    startup: Sequence[StartupHook] = (),
+    lifespans: Sequence[LifespanHook] = (),
 ) -> Callable[[ServiceSettings | None], FastAPI]:
     """The `create_app` of a service package: its router, events, migrations and consumers.
 
     Every service is wired the same way; its migrations live in `<package>/migrations/versions`.
+    A service with settings of its own passes their class: plain ServiceSettings given to
+    `create_app` (tests, tools) are completed from the environment.
     """
     migrations = Path(str(files(package) / "migrations" / "versions"))
     wiring = EventWiring(events, migrations, subscriptions)
 
     def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """A factory, so that importing the module reads no environment and opens nothing."""
+        if settings is None:
+            settings = settings_class.for_service(package)
+        elif not isinstance(settings, settings_class):
+            settings = settings_class(**settings.model_dump())
         return create_service_app(
-            settings or ServiceSettings.for_service(package),
+            settings,
             distribution=f"juntos-{package}",
             routers=[router],
             wiring=wiring,
+            startup=startup,
+            lifespans=lifespans,
         )
 
     return create_app

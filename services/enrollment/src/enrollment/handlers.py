@@ -1,1 +1,293 @@
-"""Enrollment commands: load the family stream, decide, append with the outbox."""
+"""Enrollment commands: load the stream, decide, append with the outbox, update the read models.
+
+Everything a command changes (events, outbox rows, the family's data key, the document index,
+the local read models) commits in one transaction. A writer that lost a race is retried on
+fresh state, unless the caller named the version it saw (If-Match): then it gets a conflict,
+never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from cryptography.fernet import Fernet
+from juntos_events.events import DomainEvent
+from juntos_events.store import ConcurrencyConflict, EventStore
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from enrollment import domain, queries
+from enrollment.boveda import Boveda, Huellas
+from enrollment.domain import Cogestor, ComandoFamilia, Familia, ReglaIncumplida
+from enrollment.events import events
+from enrollment.settings import EnrollmentSettings
+
+COLOMBIA = ZoneInfo("America/Bogota")
+FAMILIA = "familia"
+COGESTOR = "cogestor"
+INTENTOS = 5
+
+store = EventStore(events)
+
+
+def hoy_en_colombia() -> date:
+    """Program dates (vinculación, 5-year limit) are Colombian calendar days."""
+    return datetime.now(COLOMBIA).date()
+
+
+class VersionDesactualizada(Exception):
+    """The caller's If-Match names a version the family has moved past."""
+
+    def __init__(self, esperada: int, actual: int) -> None:
+        super().__init__(f"the family is at version {actual}, not {esperada}: reload and retry")
+        self.esperada, self.actual = esperada, actual
+
+
+@dataclass
+class Servicios:
+    """The adapters every handler needs; built once per app (or test)."""
+
+    engine: AsyncEngine
+    boveda: Boveda
+    huellas: Huellas
+    settings: EnrollmentSettings
+    hoy: Callable[[], date] = hoy_en_colombia
+
+
+@dataclass(frozen=True)
+class Resultado:
+    familia: Familia
+    version: int
+    eventos: Sequence[DomainEvent]
+
+
+def cogestor_stream(cogestor_id: str) -> str:
+    return f"cogestor:{cogestor_id}"
+
+
+async def cargar_familia(conn: AsyncConnection, familia_id: str) -> tuple[Familia, int]:
+    stream = await store.load(conn, familia_id)
+    return domain.fold(r.event for r in stream.events), stream.version
+
+
+async def cargar_cogestor(conn: AsyncConnection, cogestor_id: str) -> tuple[Cogestor, int]:
+    stream = await store.load(conn, cogestor_stream(cogestor_id))
+    return domain.fold_cogestor(r.event for r in stream.events), stream.version
+
+
+# --- family data keys ---------------------------------------------------------------------
+
+
+async def crear_llave(conn: AsyncConnection, boveda: Boveda, familia_id: str) -> Fernet:
+    llave, envuelta = boveda.nueva_llave()
+    await conn.execute(
+        text("INSERT INTO llaves_familia (familia_id, llave) VALUES (:f, :k)"),
+        {"f": familia_id, "k": envuelta},
+    )
+    return llave
+
+
+async def llave_de(conn: AsyncConnection, boveda: Boveda, familia_id: str) -> Fernet:
+    envuelta = (
+        await conn.execute(
+            text("SELECT llave FROM llaves_familia WHERE familia_id = :f"), {"f": familia_id}
+        )
+    ).scalar_one_or_none()
+    return boveda.abrir_llave(envuelta)
+
+
+# --- the command loop ---------------------------------------------------------------------
+
+Construir = Callable[[AsyncConnection, Familia], Awaitable[ComandoFamilia]]
+
+
+async def aplicar(
+    conn: AsyncConnection,
+    familia_id: str,
+    construir: Construir,
+    *,
+    actor: str,
+    if_match: int | None = None,
+    causation_id: str | None = None,
+) -> Resultado:
+    """One command on one family inside the caller's transaction."""
+    familia, version = await cargar_familia(conn, familia_id)
+    if if_match is not None and if_match != version:
+        raise VersionDesactualizada(if_match, version)
+    nuevos = domain.decide(familia, await construir(conn, familia))
+    if not nuevos:
+        return Resultado(familia, version, [])
+    despues = domain.fold(nuevos, familia)
+    version = await store.append(
+        conn, familia_id, FAMILIA, version, nuevos, actor=actor, causation_id=causation_id
+    )
+    liberado = domain.liberacion(familia, despues)
+    if liberado is not None:
+        await _liberar(conn, liberado, familia_id, actor=actor)
+    await queries.proyectar_familia(conn, despues, version)
+    return Resultado(despues, version, nuevos)
+
+
+async def ejecutar(
+    srv: Servicios,
+    familia_id: str,
+    construir: Construir,
+    *,
+    actor: str,
+    if_match: int | None = None,
+) -> Resultado:
+    """`aplicar` in its own transaction, retried on a lost race when no If-Match was given."""
+    for intento in range(INTENTOS):
+        try:
+            async with srv.engine.begin() as conn:
+                return await aplicar(conn, familia_id, construir, actor=actor, if_match=if_match)
+        except ConcurrencyConflict as conflict:
+            if if_match is not None:
+                raise VersionDesactualizada(if_match, conflict.actual or if_match + 1) from None
+            if intento == INTENTOS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def comando(c: ComandoFamilia) -> Construir:
+    """A `Construir` for commands that need nothing from the database."""
+
+    async def construir(conn: AsyncConnection, familia: Familia) -> ComandoFamilia:
+        return c
+
+    return construir
+
+
+async def _liberar(conn: AsyncConnection, cogestor_id: str, familia_id: str, *, actor: str) -> None:
+    cogestor, version = await cargar_cogestor(conn, cogestor_id)
+    if familia_id not in cogestor.familias:
+        return
+    evento = domain.FamiliaLiberadaDeCogestor(cogestor_id=cogestor_id, familia_id=familia_id)
+    version = await store.append(
+        conn, cogestor_stream(cogestor_id), COGESTOR, version, [evento], actor=actor
+    )
+    await queries.proyectar_cogestor(conn, domain.evolve_cogestor(cogestor, evento), version)
+
+
+# --- cogestores ---------------------------------------------------------------------------
+
+
+async def registrar_cogestor(
+    srv: Servicios, c: domain.RegistrarCogestor, *, actor: str
+) -> tuple[Cogestor, int]:
+    for _ in range(INTENTOS):
+        try:
+            async with srv.engine.begin() as conn:
+                cogestor, version = await cargar_cogestor(conn, c.cogestor_id)
+                nuevos = domain.decide_cogestor(cogestor, c)
+                if not nuevos:
+                    return cogestor, version
+                cogestor = domain.fold_cogestor_from(cogestor, nuevos)
+                version = await store.append(
+                    conn, cogestor_stream(c.cogestor_id), COGESTOR, version, nuevos, actor=actor
+                )
+                await queries.proyectar_cogestor(conn, cogestor, version)
+                return cogestor, version
+        except ConcurrencyConflict:
+            continue
+    raise ReglaIncumplida("the cogestor is being changed by others; retry", codigo="busy")
+
+
+async def asignar_cogestor(
+    srv: Servicios,
+    familia_id: str,
+    cogestor_id: str,
+    *,
+    actor: str,
+    if_match: int | None = None,
+) -> Resultado:
+    """Assign (or reassign) a family; the cogestor's stream version guards its capacity."""
+    for intento in range(INTENTOS):
+        try:
+            async with srv.engine.begin() as conn:
+                familia, version = await cargar_familia(conn, familia_id)
+                if if_match is not None and if_match != version:
+                    raise VersionDesactualizada(if_match, version)
+                nuevo, v_nuevo = await cargar_cogestor(conn, cogestor_id)
+                anterior, v_anterior = (None, 0)
+                if familia.cogestor_id and familia.cogestor_id != cogestor_id:
+                    anterior, v_anterior = await cargar_cogestor(conn, familia.cogestor_id)
+                asignacion = domain.decide_asignacion(familia, nuevo, anterior)
+                if not asignacion.familia:
+                    return Resultado(familia, version, [])
+                version = await store.append(
+                    conn, familia_id, FAMILIA, version, asignacion.familia, actor=actor
+                )
+                despues = domain.fold(asignacion.familia, familia)
+                await queries.proyectar_familia(conn, despues, version)
+                v_nuevo = await store.append(
+                    conn,
+                    cogestor_stream(cogestor_id),
+                    COGESTOR,
+                    v_nuevo,
+                    asignacion.nuevo,
+                    actor=actor,
+                )
+                await queries.proyectar_cogestor(
+                    conn, domain.fold_cogestor_from(nuevo, asignacion.nuevo), v_nuevo
+                )
+                if anterior is not None and asignacion.anterior:
+                    v_anterior = await store.append(
+                        conn,
+                        cogestor_stream(anterior.cogestor_id),
+                        COGESTOR,
+                        v_anterior,
+                        asignacion.anterior,
+                        actor=actor,
+                    )
+                    await queries.proyectar_cogestor(
+                        conn, domain.fold_cogestor_from(anterior, asignacion.anterior), v_anterior
+                    )
+                return Resultado(despues, version, asignacion.familia)
+        except ConcurrencyConflict as conflict:
+            if if_match is not None and conflict.stream_id == familia_id:
+                raise VersionDesactualizada(if_match, conflict.actual or if_match + 1) from None
+            if intento == INTENTOS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- exits --------------------------------------------------------------------------------
+
+
+async def egresar_por_tiempo(srv: Servicios, hoy: date | None = None) -> int:
+    """Close every vinculada family whose 5 years are over; returns how many left."""
+    hoy = hoy or srv.hoy()
+    salidas = 0
+    async with srv.engine.connect() as conn:
+        vencidas = await queries.familias_vencidas(conn, hoy)
+    for familia_id in vencidas:
+        resultado = await ejecutar(
+            srv, familia_id, comando(domain.EgresarPorTiempo(hoy)), actor="sistema:egresos"
+        )
+        salidas += bool(resultado.eventos)
+    return salidas
+
+
+async def eliminar_datos_personales(srv: Servicios, familia_id: str, *, actor: str) -> Resultado:
+    """Crypto-shredding: destroy the data key and the document index in the same transaction."""
+    async with srv.engine.begin() as conn:
+        resultado = await aplicar(
+            conn, familia_id, comando(domain.EliminarDatosPersonales(srv.hoy())), actor=actor
+        )
+        await conn.execute(
+            text(
+                "UPDATE llaves_familia SET llave = NULL, eliminada_en = now()"
+                " WHERE familia_id = :f AND llave IS NOT NULL"
+            ),
+            {"f": familia_id},
+        )
+        for tabla in ("documentos", "hogares_registro"):
+            await conn.execute(
+                text(f"DELETE FROM {tabla} WHERE familia_id = :f"),
+                {"f": familia_id},
+            )
+        return resultado
