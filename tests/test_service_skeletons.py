@@ -5,14 +5,18 @@ One parametrized file instead of five copies: whatever holds for a service here 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from datetime import timedelta
 from importlib import metadata
+from importlib.resources import files
+from pathlib import Path
 
 import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from juntos_events.migrate import upgrade
 from juntos_events.topics import SERVICES
 from juntos_web import ServiceSettings
 from juntos_web.auth import Role
@@ -101,6 +105,7 @@ def test_api_conforms_to_its_openapi(
         kafka_bootstrap=kafka_bootstrap,
         readiness_timeout_seconds=10,
     )
+    asyncio.run(upgrade(database_url, Path(str(files(service) / "migrations" / "versions"))))
     app = build_app(service, settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.update(headers=bearer(app, Role.NACIONAL, expires_in=timedelta(hours=1)))
@@ -128,6 +133,7 @@ def test_api_conforms_to_its_openapi(
         # go of the test database before the plugin drops it.
         shutdown_lifespans()
     if mode is GenerationMode.POSITIVE:
-        # Every 401 would conform too: make sure the token was really sent and accepted.
-        unreached = [op for op, codes in statuses.items() if not any(c < 300 for c in codes)]
+        # Every 401 would conform too: make sure the token was really sent and accepted (random
+        # ids mostly meet 404s, which is fine: the route was reached).
+        unreached = [op for op, codes in statuses.items() if codes <= {401}]
         assert "GET /v1/info" in statuses and not unreached, statuses

@@ -18,9 +18,7 @@ COGESTORA = "cgs-ana"
 
 async def una_familia(client: httpx.AsyncClient, app: FastAPI, municipio: str = "05001") -> dict:
     await importar_muestra(client, app, "SISBEN")
-    r = await client.get(
-        f"/v1/familias?municipio={municipio}", headers=como(app, Role.NACIONAL)
-    )
+    r = await client.get(f"/v1/familias?municipio={municipio}", headers=como(app, Role.NACIONAL))
     primera = r.json()["items"][0]
     detalle = await client.get(
         f"/v1/familias/{primera['familia_id']}", headers=como(app, Role.NACIONAL)
@@ -84,15 +82,15 @@ async def test_concurrent_edits_with_the_same_etag_give_exactly_one_412(client, 
     etag = f'"{familia["version"]}"'
     hijo = next(i for i in familia["integrantes"] if i["parentesco"] != "JEFE")
 
-    async def corregir(discapacidad: bool) -> httpx.Response:
-        cuerpo = {k: hijo[k] for k in ("fecha_nacimiento", "sexo", "parentesco", "etnia")}
+    async def corregir(etnia: str) -> httpx.Response:
+        cuerpo = {k: hijo[k] for k in ("fecha_nacimiento", "sexo", "parentesco")}
         return await client.put(
             f"/v1/familias/{fid}/integrantes/{hijo['integrante_id']}",
-            json={**cuerpo, "discapacidad": discapacidad},
+            json={**cuerpo, "etnia": etnia},
             headers={"If-Match": etag, **como(app, Role.MUNICIPAL, "05001")},
         )
 
-    a, b = await asyncio.gather(corregir(True), corregir(False))
+    a, b = await asyncio.gather(corregir("RAIZAL"), corregir("ROM"))  # in no sample row
     assert sorted([a.status_code, b.status_code]) == [200, 412]
     perdedor = a if a.status_code == 412 else b
     assert perdedor.json()["type"].endswith("stale-version")
@@ -102,8 +100,12 @@ async def test_assignment_over_capacity_is_refused(client, app) -> None:
     await importar_muestra(client, app, "SISBEN")
     r = await client.put(
         f"/v1/cogestores/{COGESTORA}",
-        json={"operador": "op-1", "microrregion": "valle-aburra", "municipios": ["05001"],
-              "capacidad": 2},
+        json={
+            "operador": "op-1",
+            "microrregion": "valle-aburra",
+            "municipios": ["05001"],
+            "capacidad": 2,
+        },
         headers=como(app, Role.DEPARTAMENTAL, "05"),
     )
     assert r.status_code == 200, r.text
@@ -151,8 +153,12 @@ async def test_a_new_member_with_an_enrolled_document_is_refused_unless_overridd
         "fecha_nacimiento": "2025-06-01",
         "sexo": "H",
         "parentesco": "NIETO",
-        "datos": {"tipo_documento": "CC", "numero_documento": "3003001",
-                  "primer_nombre": "Pedro", "primer_apellido": "Suárez"},
+        "datos": {
+            "tipo_documento": "CC",
+            "numero_documento": "3003001",
+            "primer_nombre": "Pedro",
+            "primer_apellido": "Suárez",
+        },
     }
     headers = como(app, Role.MUNICIPAL, "05001")
     r = await client.post(f"/v1/familias/{fid}/integrantes", json=nuevo, headers=headers)
@@ -168,9 +174,15 @@ async def test_idempotency_key_replays_the_first_answer(client, app) -> None:
     familia = await una_familia(client, app)
     fid = familia["familia_id"]
     cuerpo = {
-        "fecha_nacimiento": "2026-06-01", "sexo": "M", "parentesco": "NIETO",
-        "datos": {"tipo_documento": "RC", "numero_documento": "1122334455",
-                  "primer_nombre": "Luna", "primer_apellido": "Pérez"},
+        "fecha_nacimiento": "2026-06-01",
+        "sexo": "M",
+        "parentesco": "NIETO",
+        "datos": {
+            "tipo_documento": "RC",
+            "numero_documento": "1122334455",
+            "primer_nombre": "Luna",
+            "primer_apellido": "Pérez",
+        },
     }
     headers = {"Idempotency-Key": "abc-123", **como(app, Role.MUNICIPAL, "05001")}
     first = await client.post(f"/v1/familias/{fid}/integrantes", json=cuerpo, headers=headers)

@@ -31,7 +31,9 @@ async def test_good_households_are_imported_and_every_bad_row_is_reported(
     assert "municipio" in rechazos[11]["motivo"]
     assert rechazos[13]["motivo"] == "duplicate of line 12"
     # reasons name columns, never the values (they may be personal data)
-    assert all("Julia" not in r["motivo"] and "5005001" not in r["motivo"] for r in rechazos.values())
+    assert all(
+        "Julia" not in r["motivo"] and "5005001" not in r["motivo"] for r in rechazos.values()
+    )
     por_municipio = sorted((f["municipio"], f["integrantes"]) for f in await familias(client, app))
     assert por_municipio == [("05001", 2), ("05001", 2), ("05001", 3), ("05002", 2)]
 

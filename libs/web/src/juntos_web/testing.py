@@ -72,7 +72,8 @@ async def service_client(
     app: FastAPI, role: Role | None = None, scope: Scope = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client with the app's lifespan running; authenticated when `role` is set."""
-    async with LifespanManager(app) as manager:
+    # a consumer leaving its group mid-join can take seconds: more than the default 5
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         headers = bearer(app, role, scope) if role is not None else {}
         async with httpx.AsyncClient(
