@@ -36,8 +36,16 @@ def listener() -> Iterator[int]:
 
 
 def _ports_args() -> list[str]:
-    return ["--pg-port", str(free_port()), "--kafka-port", str(free_port()),
-            "--kafka-controller-port", str(free_port()), "--zipkin-port", str(free_port())]
+    return [
+        "--pg-port",
+        str(free_port()),
+        "--kafka-port",
+        str(free_port()),
+        "--kafka-controller-port",
+        str(free_port()),
+        "--zipkin-port",
+        str(free_port()),
+    ]
 
 
 def test_status_on_an_empty_home(home: Path) -> None:
@@ -51,9 +59,22 @@ def test_status_on_an_empty_home(home: Path) -> None:
 def test_taken_port_is_one_red_line_without_traceback(home: Path, listener: int) -> None:
     env = {**os.environ, "JUNTOS_HOME": str(home)}
     proc = subprocess.run(
-        [sys.executable, "-m", "juntos_cli.main", "dev", "up", "--no-services",
-         *_ports_args(), "--pg-port", str(listener)],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "juntos_cli.main",
+            "dev",
+            "up",
+            "--no-services",
+            *_ports_args(),
+            "--pg-port",
+            str(listener),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -39,7 +39,9 @@ async def test_produce_and_consume_one_message(kafka_bootstrap: str) -> None:
         await producer.stop()
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
         group_id=f"g-{topic}",
     )
     await consumer.start()

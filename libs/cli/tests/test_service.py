@@ -10,7 +10,7 @@ import pytest
 from juntos_cli.infra.process import StartupError, free_port, port_open
 from juntos_cli.infra.service import LocalService
 
-APP = '''
+APP = """
 import os
 
 def create_app():
@@ -28,7 +28,7 @@ def create_app():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
     return app
-'''
+"""
 
 
 @pytest.fixture
@@ -43,8 +43,13 @@ def app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _service(app_dir: Path, **env: str) -> LocalService:
-    return LocalService("fakesvc", free_port(), app_dir / "run", app_dir / "logs",
-                        {"DATABASE_URL": "postgresql+asyncpg://x/fakesvc", **env})
+    return LocalService(
+        "fakesvc",
+        free_port(),
+        app_dir / "run",
+        app_dir / "logs",
+        {"DATABASE_URL": "postgresql+asyncpg://x/fakesvc", **env},
+    )
 
 
 def test_service_starts_detached_with_its_env_and_stops(app_dir: Path) -> None:

@@ -15,23 +15,43 @@ from juntos_cli.infra.home import JuntosHome, repo_root
 from juntos_cli.infra.process import InfraError
 from juntos_cli.stack import SERVICES, Ports, Stack, stop_test_servers
 
-app = typer.Typer(help="Run the local stack: PostgreSQL, Kafka, Zipkin and the five services.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run the local stack: PostgreSQL, Kafka, Zipkin and the five services.",
+    no_args_is_help=True,
+)
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-PgPort = Annotated[int | None, typer.Option("--pg-port", envvar="JUNTOS_PG_PORT",
-                                            help="PostgreSQL port (default 55432)")]
-KafkaPort = Annotated[int | None, typer.Option("--kafka-port", envvar="JUNTOS_KAFKA_PORT",
-                                               help="Kafka broker port (default 59092)")]
-ControllerPort = Annotated[int | None, typer.Option(
-    "--kafka-controller-port", envvar="JUNTOS_KAFKA_CONTROLLER_PORT",
-    help="Kafka KRaft controller port (default 59093)")]
-ZipkinPort = Annotated[int | None, typer.Option("--zipkin-port", envvar="JUNTOS_ZIPKIN_PORT",
-                                                help="Zipkin port (default 9411)")]
-ServicePort = Annotated[int | None, typer.Option(
-    "--service-port", envvar="JUNTOS_SERVICE_PORT",
-    help="port of the first service; the five take consecutive ports (default 8001)")]
+PgPort = Annotated[
+    int | None,
+    typer.Option("--pg-port", envvar="JUNTOS_PG_PORT", help="PostgreSQL port (default 55432)"),
+]
+KafkaPort = Annotated[
+    int | None,
+    typer.Option(
+        "--kafka-port", envvar="JUNTOS_KAFKA_PORT", help="Kafka broker port (default 59092)"
+    ),
+]
+ControllerPort = Annotated[
+    int | None,
+    typer.Option(
+        "--kafka-controller-port",
+        envvar="JUNTOS_KAFKA_CONTROLLER_PORT",
+        help="Kafka KRaft controller port (default 59093)",
+    ),
+]
+ZipkinPort = Annotated[
+    int | None,
+    typer.Option("--zipkin-port", envvar="JUNTOS_ZIPKIN_PORT", help="Zipkin port (default 9411)"),
+]
+ServicePort = Annotated[
+    int | None,
+    typer.Option(
+        "--service-port",
+        envvar="JUNTOS_SERVICE_PORT",
+        help="port of the first service; the five take consecutive ports (default 8001)",
+    ),
+]
 
 
 @contextmanager
@@ -72,20 +92,34 @@ def up(
 ) -> None:
     """Start everything that is not running yet and wait until it is ready."""
     with _friendly_errors():
-        stack, saved = _stack(lambda p: p.merged(
-            postgres=pg_port, kafka=kafka_port, kafka_controller=kafka_controller_port,
-            zipkin=zipkin_port, services=service_port))
+        stack, saved = _stack(
+            lambda p: p.merged(
+                postgres=pg_port,
+                kafka=kafka_port,
+                kafka_controller=kafka_controller_port,
+                zipkin=zipkin_port,
+                services=service_port,
+            )
+        )
         stack.preflight(with_zipkin=not no_zipkin, with_services=not no_services, saved=saved)
-        stack.up(with_zipkin=not no_zipkin, with_services=not no_services,
-                 partitions=partitions, timeout=timeout, say=_say)
+        stack.up(
+            with_zipkin=not no_zipkin,
+            with_services=not no_services,
+            partitions=partitions,
+            timeout=timeout,
+            say=_say,
+        )
         out.print(_where_table(stack))
 
 
 @app.command()
 def down(
     purge: Annotated[bool, typer.Option("--purge", help="also delete the data folder")] = False,
-    test_servers: Annotated[bool, typer.Option(
-        "--test-servers", help="also stop the servers pytest keeps (JUNTOS_TEST_REUSE=1)"),
+    test_servers: Annotated[
+        bool,
+        typer.Option(
+            "--test-servers", help="also stop the servers pytest keeps (JUNTOS_TEST_REUSE=1)"
+        ),
     ] = False,
 ) -> None:
     """Stop services, then Zipkin, Kafka and PostgreSQL; data stays unless --purge."""
@@ -137,8 +171,11 @@ def _where_table(stack: Stack) -> Table:
 @app.command()
 def token(
     role: Annotated[str, typer.Option(help="NACIONAL DEPARTAMENTAL MUNICIPAL COGESTOR ENTIDAD")],
-    scope: Annotated[str | None, typer.Option(
-        help="DIVIPOLA department (DEPARTAMENTAL), municipality (MUNICIPAL, COGESTOR) or entity")
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="DIVIPOLA department (DEPARTAMENTAL), municipality (MUNICIPAL, COGESTOR) or entity"
+        ),
     ] = None,
     sub: Annotated[str | None, typer.Option(help="pseudonymous actor id")] = None,
     hours: Annotated[float, typer.Option(min=0.1, max=24 * 7)] = 8.0,

@@ -19,12 +19,18 @@ from juntos_cli.infra.process import InfraError
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Dead letters: list them, look at one, replay it after the fix.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Dead letters: list them, look at one, replay it after the fix.", no_args_is_help=True
+)
 
-Bootstrap = Annotated[str | None, typer.Option(
-    "--bootstrap", envvar="KAFKA_BOOTSTRAP",
-    help="Kafka bootstrap (default: the local stack's broker)")]
+Bootstrap = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        envvar="KAFKA_BOOTSTRAP",
+        help="Kafka bootstrap (default: the local stack's broker)",
+    ),
+]
 
 
 def _bootstrap(given: str | None) -> str:
@@ -55,8 +61,14 @@ def list_(
         for col in ("address", "time", "event", "subject", "consumer", "error"):
             table.add_column(col, overflow="fold")
         for d in letters:
-            table.add_row(d.address, f"{d.time:%Y-%m-%d %H:%M:%S}", d.event_type, d.subject,
-                          d.consumer, d.error.splitlines()[0][:120] if d.error else "")
+            table.add_row(
+                d.address,
+                f"{d.time:%Y-%m-%d %H:%M:%S}",
+                d.event_type,
+                d.subject,
+                d.consumer,
+                d.error.splitlines()[0][:120] if d.error else "",
+            )
         out.print(table)
 
 
@@ -80,5 +92,7 @@ def replay(addresses: list[str], bootstrap: Bootstrap = None) -> None:
         target = _bootstrap(bootstrap)
         for address in addresses:
             letter = _run(dlq.replay(target, address))
-            out.print(f"replayed {address} -> {letter.original_topic} ({letter.event_type} "
-                      f"{letter.event_id})")
+            out.print(
+                f"replayed {address} -> {letter.original_topic} ({letter.event_type} "
+                f"{letter.event_id})"
+            )

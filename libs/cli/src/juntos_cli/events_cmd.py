@@ -15,8 +15,9 @@ from juntos_cli.dev import _friendly_errors, out
 from juntos_cli.infra.home import repo_root
 from juntos_cli.infra.process import InfraError
 
-app = typer.Typer(help="Event contracts for partners: AsyncAPI and JSON Schemas.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Event contracts for partners: AsyncAPI and JSON Schemas.", no_args_is_help=True
+)
 
 DOCS = Path("docs") / "events"
 
@@ -41,8 +42,10 @@ def service_contracts() -> list[Contract]:
 @app.command()
 def docs(
     out_dir: Annotated[Path | None, typer.Option("--out", help="<repo>/docs/events")] = None,
-    check_only: Annotated[bool, typer.Option(
-        "--check", help="fail if released schemas would break or the files are stale")] = False,
+    check_only: Annotated[
+        bool,
+        typer.Option("--check", help="fail if released schemas would break or the files are stale"),
+    ] = False,
 ) -> None:
     """Write (or, with --check, verify) every service's AsyncAPI document and event schemas."""
     with _friendly_errors():

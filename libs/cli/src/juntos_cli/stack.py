@@ -85,13 +85,21 @@ class Stack:
         self.repo = repo
         self.ports = ports
         self.postgres = LocalPostgres(home.postgres, ports.postgres, log_dir=home.logs)
-        self.kafka = LocalKafka(home.kafka, ports.kafka, ports.kafka_controller,
-                                kafka_libs_dir(repo), repo, log_dir=home.logs / "kafka")
-        self.zipkin = LocalZipkin(home.zipkin, ports.zipkin, zipkin_libs_dir(repo), repo,
-                                  log_dir=home.logs)
+        self.kafka = LocalKafka(
+            home.kafka,
+            ports.kafka,
+            ports.kafka_controller,
+            kafka_libs_dir(repo),
+            repo,
+            log_dir=home.logs / "kafka",
+        )
+        self.zipkin = LocalZipkin(
+            home.zipkin, ports.zipkin, zipkin_libs_dir(repo), repo, log_dir=home.logs
+        )
         self.services = {
-            name: LocalService(name, ports.service(name), home.services, home.logs,
-                               self.service_env(name))
+            name: LocalService(
+                name, ports.service(name), home.services, home.logs, self.service_env(name)
+            )
             for name in SERVICES
         }
 
@@ -119,8 +127,11 @@ class Stack:
         if with_zipkin:
             checks.append((self.zipkin.is_running(), self.ports.zipkin, "zipkin"))
         if with_services:
-            checks += [(s.is_running(), s.port, f"service {n}")
-                       for n, s in self.services.items() if s.app_exists()]
+            checks += [
+                (s.is_running(), s.port, f"service {n}")
+                for n, s in self.services.items()
+                if s.app_exists()
+            ]
         for running, port, what in checks:
             if not running:
                 ensure_port_free(port, what)
@@ -134,8 +145,13 @@ class Stack:
             require_tool("mvn", "once to download the Kafka/Zipkin jars from Maven Central")
 
     def up(
-        self, *, with_zipkin: bool, with_services: bool, partitions: int | None,
-        timeout: float, say: Say,
+        self,
+        *,
+        with_zipkin: bool,
+        with_services: bool,
+        partitions: int | None,
+        timeout: float,
+        say: Say,
     ) -> None:
         """Start whatever is not running yet, in dependency order, and wait for readiness."""
         self.home.root.mkdir(parents=True, exist_ok=True)
@@ -177,8 +193,10 @@ class Stack:
         present = {n: s for n, s in self.services.items() if s.app_exists()}
         for name in SERVICES:
             if name not in present:
-                say(f"[yellow]service {name}: {name}.main not found (app not written yet); "
-                    "skipped[/yellow]")
+                say(
+                    f"[yellow]service {name}: {name}.main not found (app not written yet); "
+                    "skipped[/yellow]"
+                )
         auth = self._dev_auth_env()
         for service in present.values():
             service.env |= auth
@@ -219,8 +237,11 @@ class Stack:
             list(pool.map(lambda s: s.stop(), running))
         for s in running:
             say(f"stopped service {s.name}")
-        for name, component in (("zipkin", self.zipkin), ("kafka", self.kafka),
-                                ("postgres", self.postgres)):
+        for name, component in (
+            ("zipkin", self.zipkin),
+            ("kafka", self.kafka),
+            ("postgres", self.postgres),
+        ):
             if component.is_running():
                 component.stop()
                 say(f"stopped {name}")
@@ -232,8 +253,16 @@ class Stack:
         root = self.home.root
         if not root.exists():
             return
-        ours = {"stack.json", "postgres", "kafka", "zipkin", "services", "logs", "jars",
-                "dev-jwt-secret"}
+        ours = {
+            "stack.json",
+            "postgres",
+            "kafka",
+            "zipkin",
+            "services",
+            "logs",
+            "jars",
+            "dev-jwt-secret",
+        }
         children = {p.name for p in root.iterdir()}
         if children and not children & ours:
             raise InfraError(f"{root} does not look like a juntos home; not deleting it")
@@ -242,13 +271,18 @@ class Stack:
     def status(self) -> list[Row]:
         """Running/stopped, pid and address of every component."""
         rows = [
-            Row("postgres", self.postgres.is_running(), self.postgres.pid,
-                f"{HOST}:{self.ports.postgres}"),
+            Row(
+                "postgres",
+                self.postgres.is_running(),
+                self.postgres.pid,
+                f"{HOST}:{self.ports.postgres}",
+            ),
             Row("kafka", self.kafka.is_running(), self.kafka.pid, self.kafka.bootstrap),
             Row("zipkin", self.zipkin.is_running(), self.zipkin.pid, self.zipkin.url),
         ]
-        rows += [Row(f"service {n}", s.is_running(), s.pid, s.docs_url)
-                 for n, s in self.services.items()]
+        rows += [
+            Row(f"service {n}", s.is_running(), s.pid, s.docs_url) for n, s in self.services.items()
+        ]
         return rows
 
     def _check_running_ports(self, saved: Ports | None) -> None:
@@ -257,12 +291,18 @@ class Stack:
         pairs = [
             (self.postgres.is_running(), "postgres", saved.postgres, self.ports.postgres),
             (self.kafka.is_running(), "kafka", saved.kafka, self.ports.kafka),
-            (self.kafka.is_running(), "the kafka controller", saved.kafka_controller,
-             self.ports.kafka_controller),
+            (
+                self.kafka.is_running(),
+                "the kafka controller",
+                saved.kafka_controller,
+                self.ports.kafka_controller,
+            ),
             (self.zipkin.is_running(), "zipkin", saved.zipkin, self.ports.zipkin),
         ]
-        pairs += [(s.is_running(), f"service {n}", saved.service(n), s.port)
-                  for n, s in self.services.items()]
+        pairs += [
+            (s.is_running(), f"service {n}", saved.service(n), s.port)
+            for n, s in self.services.items()
+        ]
         for running, what, old, new in pairs:
             if running and old != new:
                 raise InfraError(

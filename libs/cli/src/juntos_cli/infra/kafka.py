@@ -86,11 +86,20 @@ class LocalKafka(PidFileProcess):
         if not (self.log_dirs / "meta.properties").exists():
             self._format(java)
         proc = spawn(
-            [java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-             "-Djava.awt.headless=true",
-             f"-Dlog4j2.configurationFile={self.repo_root / LOG4J}",
-             f"-Dkafka.logs.dir={self.log_dir}",
-             "-cp", self._classpath(), "kafka.Kafka", str(self.config_file)],
+            [
+                java,
+                "-Xms256m",
+                f"-Xmx{self.heap}",
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={self.repo_root / LOG4J}",
+                f"-Dkafka.logs.dir={self.log_dir}",
+                "-cp",
+                self._classpath(),
+                "kafka.Kafka",
+                str(self.config_file),
+            ],
             pid_file=self.pid_file,
             log_file=self.stdout_log,
             env=base_env(),
@@ -151,8 +160,19 @@ class LocalKafka(PidFileProcess):
 
     def _format(self, java: str) -> None:
         result = subprocess.run(
-            [java, "-Xmx256m", "-cp", self._classpath(), "kafka.tools.StorageTool", "format",
-             "-t", random_cluster_id(), "-c", str(self.config_file), "--ignore-formatted"],
+            [
+                java,
+                "-Xmx256m",
+                "-cp",
+                self._classpath(),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                random_cluster_id(),
+                "-c",
+                str(self.config_file),
+                "--ignore-formatted",
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

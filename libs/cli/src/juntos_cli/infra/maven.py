@@ -44,8 +44,15 @@ def ensure_libs(pom: Path, libs_dir: Path) -> Path:
         staging = libs_dir.with_name(libs_dir.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         result = subprocess.run(
-            [mvn, "-f", str(pom), "-q", "-B", "dependency:copy-dependencies",
-             f"-DoutputDirectory={staging}"],
+            [
+                mvn,
+                "-f",
+                str(pom),
+                "-q",
+                "-B",
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

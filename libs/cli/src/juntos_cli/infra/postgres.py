@@ -128,8 +128,18 @@ class LocalPostgres:
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run SQL with the bundled psql and return its unaligned output."""
         result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1",
-             "-d", self.uri(database), "-c", sql],
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-X",
+                "-q",
+                "-tA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                self.uri(database),
+                "-c",
+                sql,
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -185,8 +195,17 @@ class LocalPostgres:
             os.chown(path, user.pw_uid, user.pw_gid)
 
     def _initdb(self) -> None:
-        args = [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "-U", DB_USER,
-                "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions"]
+        args = [
+            str(POSTGRES_BIN_PATH / "initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            DB_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-instructions",
+        ]
         if self.fast:
             args.append("--no-sync")
         self._run(args, timeout=120, what="initdb")
@@ -234,8 +253,11 @@ class LocalPostgres:
             os.chown(conf, user.pw_uid, user.pw_gid)
 
     def _pg_ctl(self, args: list[str], timeout: float) -> None:
-        self._run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), *args],
-                  timeout=timeout + 10, what="pg_ctl " + args[-1])
+        self._run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), *args],
+            timeout=timeout + 10,
+            what="pg_ctl " + args[-1],
+        )
 
     def _run(self, args: list[str], timeout: float, what: str) -> None:
         # output goes to a file, not a pipe: the postmaster inherits it and a pipe would hang us
@@ -246,8 +268,14 @@ class LocalPostgres:
                 kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
             try:
                 result = subprocess.run(
-                    args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    cwd=self.data_dir, timeout=timeout, start_new_session=True, check=False,
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.data_dir,
+                    timeout=timeout,
+                    start_new_session=True,
+                    check=False,
                     **kwargs,
                 )
             except subprocess.TimeoutExpired as exc:

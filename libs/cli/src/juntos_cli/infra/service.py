@@ -68,8 +68,17 @@ class LocalService(PidFileProcess):
         ensure_port_free(self.port, f"service {self.name}")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._proc = spawn(
-            [sys.executable, "-m", "uvicorn", f"{self.name}.main:create_app", "--factory",
-             "--host", HOST, "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{self.name}.main:create_app",
+                "--factory",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+            ],
             pid_file=self.pid_file,
             log_file=self.log_file,
             env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
@@ -77,9 +86,14 @@ class LocalService(PidFileProcess):
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Wait for /readyz; fail with the tail of the service log if it dies or stalls."""
-        wait_until(self.ready, what=f"service {self.name}", timeout=timeout,
-                   log_file=self.log_file, proc=self._proc or running_process(self.pid_file),
-                   interval=0.3)
+        wait_until(
+            self.ready,
+            what=f"service {self.name}",
+            timeout=timeout,
+            log_file=self.log_file,
+            proc=self._proc or running_process(self.pid_file),
+            interval=0.3,
+        )
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (uvicorn drains requests and runs shutdown hooks), SIGKILL after `timeout`."""

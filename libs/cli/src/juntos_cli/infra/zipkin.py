@@ -75,20 +75,38 @@ class LocalZipkin(PidFileProcess):
         ensure_port_free(self.port, "zipkin")
         jar = self.ensure_jar()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = base_env() | {"QUERY_PORT": str(self.port), "STORAGE_TYPE": "mem",
-                            "MEM_MAX_SPANS": str(self.max_spans)}
+        env = base_env() | {
+            "QUERY_PORT": str(self.port),
+            "STORAGE_TYPE": "mem",
+            "MEM_MAX_SPANS": str(self.max_spans),
+        }
         p = "--armeria.ports[0]"
         proc = spawn(
             # C1 only: a trace viewer needs a fast start more than peak throughput
-            [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar),
-             f"{p}.port={self.port}", f"{p}.ip={HOST}", f"{p}.protocols[0]=http"],
+            [
+                java,
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-jar",
+                str(jar),
+                f"{p}.port={self.port}",
+                f"{p}.ip={HOST}",
+                f"{p}.protocols[0]=http",
+            ],
             pid_file=self.pid_file,
             log_file=self.log_file,
             env=env,
             cwd=self.data_dir,
         )
-        wait_until(self.healthy, what="zipkin", timeout=timeout, log_file=self.log_file,
-                   proc=proc, interval=0.25)
+        wait_until(
+            self.healthy,
+            what="zipkin",
+            timeout=timeout,
+            log_file=self.log_file,
+            proc=proc,
+            interval=0.25,
+        )
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, SIGKILL after `timeout`."""
