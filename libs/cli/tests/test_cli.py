@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def _ports_args() -> list[str]:
 def test_status_on_an_empty_home(home: Path) -> None:
     result = runner.invoke(app, ["dev", "status"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("stopped") == 8
+    assert result.output.count("stopped") == 9
     assert "running" not in result.output
     assert not home.exists()  # looking does not create anything
 
@@ -96,15 +97,37 @@ def test_missing_java_is_one_line(
     ]
 
 
+def test_missing_prometheus_is_one_line_with_the_install_hint(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    args = [*_ports_args(), "--prometheus-port", str(free_port())]
+    result = runner.invoke(app, ["dev", "up", "--no-services", "--with-metrics", *args])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: `prometheus` was not found on PATH; it is needed for --with-metrics (install it: "
+        "apt-get install prometheus; or leave out --with-metrics)"
+    ]
+    assert not home.exists()  # failed before starting anything
+
+
 def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
-    args = _ports_args()
+    """With the prometheus binary installed (CI installs it best-effort), --with-metrics too."""
+    metrics = ["--prometheus-port", str(free_port())] if shutil.which("prometheus") else []
+    args = [*_ports_args(), *metrics]
     ports = dict(zip(args[::2], map(int, args[1::2]), strict=True))
+    running = 4 if metrics else 3
     try:
-        result = runner.invoke(app, ["dev", "up", "--no-services", *args])
+        flags = ["--no-services", *(["--with-metrics"] if metrics else [])]
+        result = runner.invoke(app, ["dev", "up", *flags, *args])
         assert result.exit_code == 0, result.output
         assert f"127.0.0.1:{ports['--kafka-port']}" in result.output
         assert f"postgresql://postgres@127.0.0.1:{ports['--pg-port']}/enrollment" in result.output
         assert f"http://127.0.0.1:{ports['--zipkin-port']}/zipkin/" in result.output
+        if metrics:
+            assert f"http://127.0.0.1:{ports['--prometheus-port']}" in result.output
+            assert (home / "prometheus" / "prometheus.yml").is_file()
+            assert (home / "logs" / "prometheus.log").is_file()
         assert all(port_open(p) for p in ports.values())
 
         again = runner.invoke(app, ["dev", "up", "--no-services"])  # ports come from stack.json
@@ -113,8 +136,8 @@ def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
 
         status = runner.invoke(app, ["dev", "status"])
         assert status.exit_code == 0
-        assert status.output.count("running") == 3
-        assert status.output.count("stopped") == 5
+        assert status.output.count("running") == running
+        assert status.output.count("stopped") == 9 - running
 
         down = runner.invoke(app, ["dev", "down"])
         assert down.exit_code == 0, down.output

@@ -16,7 +16,8 @@ from juntos_cli.infra.process import InfraError
 from juntos_cli.stack import SERVICES, Ports, Stack, stop_test_servers
 
 app = typer.Typer(
-    help="Run the local stack: PostgreSQL, Kafka, Zipkin and the five services.",
+    help="Run the local stack: PostgreSQL, Kafka, Zipkin, the five services and, "
+    "with --with-metrics, Prometheus.",
     no_args_is_help=True,
 )
 out = Console(highlight=False)
@@ -43,6 +44,14 @@ ControllerPort = Annotated[
 ZipkinPort = Annotated[
     int | None,
     typer.Option("--zipkin-port", envvar="JUNTOS_ZIPKIN_PORT", help="Zipkin port (default 9411)"),
+]
+PrometheusPort = Annotated[
+    int | None,
+    typer.Option(
+        "--prometheus-port",
+        envvar="JUNTOS_PROMETHEUS_PORT",
+        help="Prometheus port with --with-metrics (default 9090)",
+    ),
 ]
 ServicePort = Annotated[
     int | None,
@@ -84,9 +93,16 @@ def up(
     kafka_port: KafkaPort = None,
     kafka_controller_port: ControllerPort = None,
     zipkin_port: ZipkinPort = None,
+    prometheus_port: PrometheusPort = None,
     service_port: ServicePort = None,
     no_services: Annotated[bool, typer.Option("--no-services", help="infrastructure only")] = False,
     no_zipkin: Annotated[bool, typer.Option("--no-zipkin", help="no trace viewer")] = False,
+    with_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--with-metrics", help="also a local Prometheus scraping the services (apt package)"
+        ),
+    ] = False,
     partitions: Annotated[int | None, typer.Option(help="partitions per new topic")] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each component")] = 120.0,
 ) -> None:
@@ -98,16 +114,23 @@ def up(
                 kafka=kafka_port,
                 kafka_controller=kafka_controller_port,
                 zipkin=zipkin_port,
+                prometheus=prometheus_port,
                 services=service_port,
             )
         )
-        stack.preflight(with_zipkin=not no_zipkin, with_services=not no_services, saved=saved)
+        stack.preflight(
+            with_zipkin=not no_zipkin,
+            with_services=not no_services,
+            saved=saved,
+            with_metrics=with_metrics,
+        )
         stack.up(
             with_zipkin=not no_zipkin,
             with_services=not no_services,
             partitions=partitions,
             timeout=timeout,
             say=_say,
+            with_metrics=with_metrics,
         )
         out.print(_where_table(stack))
 
@@ -122,7 +145,7 @@ def down(
         ),
     ] = False,
 ) -> None:
-    """Stop services, then Zipkin, Kafka and PostgreSQL; data stays unless --purge."""
+    """Stop services, then Prometheus, Zipkin, Kafka and PostgreSQL; data stays unless --purge."""
     with _friendly_errors():
         stack, _ = _stack()
         stack.down(say=_say)
@@ -162,6 +185,8 @@ def _where_table(stack: Stack) -> Table:
         table.add_row(f"Postgres {name}", stack.postgres.uri(name))
     if stack.zipkin.is_running():
         table.add_row("Traces (Zipkin)", stack.zipkin.url)
+    if stack.prometheus.is_running():
+        table.add_row("Metrics (Prometheus)", stack.prometheus.url)
     if stack.home.jwt_secret_file.is_file():
         table.add_row("JWT secret (HS256, dev)", str(stack.home.jwt_secret_file))
     table.add_row("Data and logs", str(stack.home.root))

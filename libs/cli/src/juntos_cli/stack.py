@@ -1,4 +1,4 @@
-"""The local stack behind `juntos dev`: PostgreSQL, Kafka, Zipkin and the five services.
+"""The local stack behind `juntos dev`: PostgreSQL, Kafka, Zipkin, Prometheus and the services.
 
 Knows the order things start and stop in, what each service is told through its
 environment, and which ports the last `up` used (kept in `<home>/stack.json`).
@@ -30,6 +30,7 @@ from juntos_cli.infra.kafka import LocalKafka, run_sync
 from juntos_cli.infra.maven import libs_current
 from juntos_cli.infra.postgres import LocalPostgres
 from juntos_cli.infra.process import HOST, InfraError, ensure_port_free, require_tool
+from juntos_cli.infra.prometheus import LocalPrometheus, require_prometheus
 from juntos_cli.infra.service import LocalService
 from juntos_cli.infra.zipkin import LocalZipkin
 
@@ -44,6 +45,7 @@ class Ports:
     kafka: int = 59092
     kafka_controller: int = 59093
     zipkin: int = 9411
+    prometheus: int = 9090
     services: int = 8001
 
     def service(self, name: str) -> int:
@@ -51,11 +53,14 @@ class Ports:
 
     @classmethod
     def load(cls, path: Path) -> Ports | None:
-        """The ports of the last `up`, or None."""
+        """The ports of the last `up`, or None; ports it did not record keep their defaults.
+
+        So a stack.json written before a component existed still pins the others' ports.
+        """
         try:
             data = json.loads(path.read_text())
-            return cls(**{f.name: int(data[f.name]) for f in fields(cls)})
-        except (OSError, ValueError, KeyError, TypeError):
+            return cls(**{f.name: int(data[f.name]) for f in fields(cls) if f.name in data})
+        except (OSError, ValueError, TypeError):
             return None
 
     def save(self, path: Path) -> None:
@@ -96,6 +101,12 @@ class Stack:
         self.zipkin = LocalZipkin(
             home.zipkin, ports.zipkin, zipkin_libs_dir(repo), repo, log_dir=home.logs
         )
+        self.prometheus = LocalPrometheus(
+            home.prometheus,
+            ports.prometheus,
+            {name: f"{HOST}:{ports.service(name)}" for name in SERVICES},
+            log_dir=home.logs,
+        )
         self.services = {
             name: LocalService(
                 name, ports.service(name), home.services, home.logs, self.service_env(name)
@@ -116,8 +127,15 @@ class Stack:
 
     # --- up --------------------------------------------------------------------------------
 
-    def preflight(self, *, with_zipkin: bool, with_services: bool, saved: Ports | None) -> None:
-        """Fail before starting anything: ports taken by others, missing java/mvn."""
+    def preflight(
+        self,
+        *,
+        with_zipkin: bool,
+        with_services: bool,
+        saved: Ports | None,
+        with_metrics: bool = False,
+    ) -> None:
+        """Fail before starting anything: ports taken by others, missing prometheus/java/mvn."""
         self._check_running_ports(saved)
         checks: list[tuple[bool, int, str]] = [
             (self.postgres.is_running(), self.ports.postgres, "postgres"),
@@ -126,6 +144,8 @@ class Stack:
         ]
         if with_zipkin:
             checks.append((self.zipkin.is_running(), self.ports.zipkin, "zipkin"))
+        if with_metrics:
+            checks.append((self.prometheus.is_running(), self.ports.prometheus, "prometheus"))
         if with_services:
             checks += [
                 (s.is_running(), s.port, f"service {n}")
@@ -135,6 +155,8 @@ class Stack:
         for running, port, what in checks:
             if not running:
                 ensure_port_free(port, what)
+        if with_metrics and not self.prometheus.is_running():
+            require_prometheus()
         needs_java = not self.kafka.is_running() or (with_zipkin and not self.zipkin.is_running())
         if needs_java:
             require_tool("java", "to run Kafka and Zipkin (install a JDK 17+)")
@@ -152,6 +174,7 @@ class Stack:
         partitions: int | None,
         timeout: float,
         say: Say,
+        with_metrics: bool = False,
     ) -> None:
         """Start whatever is not running yet, in dependency order, and wait for readiness."""
         self.home.root.mkdir(parents=True, exist_ok=True)
@@ -166,6 +189,13 @@ class Stack:
             _timed(say, "zipkin", self.zipkin.is_running(), lambda: self.zipkin.start(timeout))
         if with_services:
             self._start_services(timeout, say)
+        if with_metrics:  # after the services, so its first scrapes find them up
+            _timed(
+                say,
+                "prometheus",
+                self.prometheus.is_running(),
+                lambda: self.prometheus.start(timeout),
+            )
 
     def _ensure_topics(self, partitions: int | None, say: Say) -> None:
         try:
@@ -231,13 +261,14 @@ class Stack:
     # --- down / status ---------------------------------------------------------------------
 
     def down(self, say: Say) -> None:
-        """Services first (they hold connections), then zipkin, kafka, postgres."""
+        """Services first (they hold connections), then prometheus, zipkin, kafka, postgres."""
         running = [s for s in self.services.values() if s.is_running()]
         with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
             list(pool.map(lambda s: s.stop(), running))
         for s in running:
             say(f"stopped service {s.name}")
         for name, component in (
+            ("prometheus", self.prometheus),
             ("zipkin", self.zipkin),
             ("kafka", self.kafka),
             ("postgres", self.postgres),
@@ -258,6 +289,7 @@ class Stack:
             "postgres",
             "kafka",
             "zipkin",
+            "prometheus",
             "services",
             "logs",
             "jars",
@@ -279,6 +311,9 @@ class Stack:
             ),
             Row("kafka", self.kafka.is_running(), self.kafka.pid, self.kafka.bootstrap),
             Row("zipkin", self.zipkin.is_running(), self.zipkin.pid, self.zipkin.url),
+            Row(
+                "prometheus", self.prometheus.is_running(), self.prometheus.pid, self.prometheus.url
+            ),
         ]
         rows += [
             Row(f"service {n}", s.is_running(), s.pid, s.docs_url) for n, s in self.services.items()
@@ -298,6 +333,7 @@ class Stack:
                 self.ports.kafka_controller,
             ),
             (self.zipkin.is_running(), "zipkin", saved.zipkin, self.ports.zipkin),
+            (self.prometheus.is_running(), "prometheus", saved.prometheus, self.ports.prometheus),
         ]
         pairs += [
             (s.is_running(), f"service {n}", saved.service(n), s.port)

@@ -1,8 +1,9 @@
-"""Real local servers (PostgreSQL, Kafka, Zipkin, the services) started from packages, no Docker."""
+"""Real local servers (PostgreSQL, Kafka, Zipkin, Prometheus, services) from packages, no Docker."""
 
 from juntos_cli.infra.kafka import LocalKafka
 from juntos_cli.infra.postgres import LocalPostgres
 from juntos_cli.infra.process import InfraError, MissingToolError, PortInUseError, StartupError
+from juntos_cli.infra.prometheus import LocalPrometheus
 from juntos_cli.infra.service import LocalService
 from juntos_cli.infra.zipkin import LocalZipkin
 
@@ -10,6 +11,7 @@ __all__ = [
     "InfraError",
     "LocalKafka",
     "LocalPostgres",
+    "LocalPrometheus",
     "LocalService",
     "LocalZipkin",
     "MissingToolError",

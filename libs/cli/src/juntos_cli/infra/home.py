@@ -48,6 +48,11 @@ class JuntosHome:
         return self.root / "zipkin"
 
     @property
+    def prometheus(self) -> Path:
+        """Generated scrape config, TSDB and pid file of `dev up --with-metrics`."""
+        return self.root / "prometheus"
+
+    @property
     def services(self) -> Path:
         return self.root / "services"
 
