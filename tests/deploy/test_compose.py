@@ -136,7 +136,12 @@ def test_compose_config_is_valid_for_compose():
         [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True,
         text=True,
-        env={**os.environ, "JUNTOS_JWT_SECRET": "compose-check"},
+        env={
+            **os.environ,
+            "JUNTOS_JWT_SECRET": "compose-check",
+            "ENROLLMENT_KEKS": "compose-check",
+            "ENROLLMENT_DOCUMENT_PEPPER": "compose-check",
+        },
     )
     assert result.returncode == 0, result.stderr
 

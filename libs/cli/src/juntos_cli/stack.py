@@ -6,6 +6,7 @@ environment, and which ports the last `up` used (kept in `<home>/stack.json`).
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import os
@@ -245,18 +246,31 @@ class Stack:
                 say(f"service {name} ready on {service.url} ({took:.1f} s)")
 
     def _dev_auth_env(self) -> dict[str, str]:
-        """A per-home HS256 secret, unless the operator configured token keys themselves.
+        """Per-home dev secrets (token key, enrollment's data keys), unless the operator set them.
 
-        Kept in a file so tokens minted for local testing survive restarts.
+        Kept in files so tokens minted for local testing, and personal data sealed with the
+        local key-encryption key, survive restarts.
         """
-        if os.environ.get("JUNTOS_JWT_SECRET") or os.environ.get("JUNTOS_JWT_PUBLIC_KEY"):
-            return {}
-        path = self.home.jwt_secret_file
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return {"JUNTOS_JWT_SECRET": path.read_text().strip()}
+        env: dict[str, str] = {}
+        wanted = {
+            "JUNTOS_JWT_SECRET": (self.home.jwt_secret_file, lambda: secrets.token_urlsafe(32)),
+            "ENROLLMENT_KEKS": (self.home.root / "dev-enrollment-kek", _fernet_key),
+            "ENROLLMENT_DOCUMENT_PEPPER": (
+                self.home.root / "dev-enrollment-pepper",
+                lambda: secrets.token_urlsafe(32),
+            ),
+        }
+        for name, (path, make) in wanted.items():
+            if os.environ.get(name) or (
+                name == "JUNTOS_JWT_SECRET" and os.environ.get("JUNTOS_JWT_PUBLIC_KEY")
+            ):
+                continue
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(make())
+                path.chmod(0o600)
+            env[name] = path.read_text().strip()
+        return env
 
     # --- down / status ---------------------------------------------------------------------
 
@@ -293,6 +307,8 @@ class Stack:
             "services",
             "logs",
             "jars",
+            "dev-enrollment-kek",
+            "dev-enrollment-pepper",
             "dev-jwt-secret",
         }
         children = {p.name for p in root.iterdir()}
@@ -367,3 +383,8 @@ def _timed(say: Say, what: str, already: bool, start: Callable[[], None]) -> Non
     began = time.monotonic()
     start()
     say(f"{what} ready ({time.monotonic() - began:.1f} s)")
+
+
+def _fernet_key() -> str:
+    """A Fernet key (32 random bytes, urlsafe base64), the format of ENROLLMENT_KEKS."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
