@@ -76,6 +76,28 @@ def _friendly_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+friendly_errors = _friendly_errors
+"""For other commands (service plugins): known problems end as one red line, exit code 1."""
+
+
+def dev_token(role: str, scope: str | None, *, sub: str | None = None, hours: float = 8.0) -> str:
+    """A bearer token the local stack accepts, signed with its dev secret (InfraError if none)."""
+    from datetime import timedelta
+
+    from juntos_web import Principal, Role, ServiceSettings, mint_token
+
+    stack, _ = _stack()
+    secret_file = stack.home.jwt_secret_file
+    if not secret_file.is_file():
+        raise InfraError(f"no dev secret yet ({secret_file}): run `juntos dev up` first")
+    try:
+        principal = Principal.scoped(Role(role.upper()), scope, sub=sub)
+    except ValueError as exc:
+        raise InfraError(f"cannot mint a token: {exc}") from None
+    settings = ServiceSettings(service_name="cli", jwt_secret=secret_file.read_text().strip())
+    return mint_token(settings, principal, expires_in=timedelta(hours=hours))
+
+
 def _say(message: str) -> None:
     out.print(message, soft_wrap=True)
 
@@ -206,19 +228,7 @@ def token(
     hours: Annotated[float, typer.Option(min=0.1, max=24 * 7)] = 8.0,
 ) -> None:
     """Print a dev bearer token the local services accept (signed with the stack's dev secret)."""
-    from datetime import timedelta
-
-    from juntos_web import Principal, Role, ServiceSettings, mint_token
 
     with _friendly_errors():
-        stack, _ = _stack()
-        secret_file = stack.home.jwt_secret_file
-        if not secret_file.is_file():
-            raise InfraError(f"no dev secret yet ({secret_file}): run `juntos dev up` first")
-        try:
-            principal = Principal.scoped(Role(role.upper()), scope, sub=sub)
-        except ValueError as exc:
-            raise InfraError(f"cannot mint a token: {exc}") from None
-        settings = ServiceSettings(service_name="cli", jwt_secret=secret_file.read_text().strip())
-        minted = mint_token(settings, principal, expires_in=timedelta(hours=hours))
+        minted = dev_token(role, scope, sub=sub, hours=hours)
         out.print(minted, soft_wrap=True)
