@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from enrollment.registros import columnas
+from enrollment.vocabulario import Registro
 from fastapi import FastAPI
 from juntos_web import Role
 from juntos_web.testing import (
@@ -162,15 +164,17 @@ async def test_writes(anonimo: httpx.AsyncClient, app: FastAPI, familia: dict) -
 
 
 async def test_imports(anonimo: httpx.AsyncClient, app: FastAPI) -> None:
-    csv = {"content": b"", "headers": {"content-type": "text/csv"}}
+    cabecera = (",".join(columnas(Registro.SISBEN)) + "\n").encode()
+    csv = {"content": cabecera, "headers": {"content-type": "text/csv"}}
     await assert_access_matrix(
         anonimo, app, "POST", "/v1/importaciones/SISBEN", only({N: 200}), **csv
     )
     hecha = await anonimo.post(
         "/v1/importaciones/SISBEN",
-        content=b"",
+        content=cabecera,
         headers={"content-type": "text/csv", **como(app, N)},
     )
+    assert hecha.status_code == 200, hecha.text
     iid = hecha.json()["importacion_id"]
     for url in (f"/v1/importaciones/{iid}", f"/v1/importaciones/{iid}/rechazos"):
         # an entity sees only its own imports: someone else's is not found

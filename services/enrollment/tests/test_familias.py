@@ -163,7 +163,7 @@ async def test_a_new_member_with_an_enrolled_document_is_refused_unless_overridd
     headers = como(app, Role.MUNICIPAL, "05001")
     r = await client.post(f"/v1/familias/{fid}/integrantes", json=nuevo, headers=headers)
     assert r.status_code == 409 and r.json()["type"].endswith("duplicate-person")
-    forzado = {**nuevo, "forzar_duplicado": True, "justificacion": "persona distinta, mismo número"}
+    forzado = {**nuevo, "forzar_duplicado": {"justificacion": "persona distinta, mismo número"}}
     r = await client.post(f"/v1/familias/{fid}/integrantes", json=forzado, headers=headers)
     assert r.status_code == 201, r.text
     auditoria = await client.get(f"/v1/familias/{fid}/auditoria", headers=como(app, Role.NACIONAL))

@@ -15,9 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from juntos_catalogo import divipola
 from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
-from pydantic import BaseModel, Field
+from juntos_web.text import PRINTABLE
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from enrollment import domain, handlers, queries
@@ -26,7 +28,7 @@ from enrollment.domain import Familia, ReglaIncumplida
 from enrollment.events import Atributos, Integrante
 from enrollment.handlers import Resultado, Servicios, VersionDesactualizada
 from enrollment.importacion import ImportacionEnCurso, importar
-from enrollment.registros import ArchivoInvalido, Formato
+from enrollment.registros import ArchivoInvalido, Formato, columnas
 from enrollment.vocabulario import (
     EstadoFamilia,
     MotivoIngresoIntegrante,
@@ -39,9 +41,29 @@ from enrollment.vocabulario import (
 )
 
 router = v1_router()
+ID = r"^[A-Za-z0-9_.@-]+$"
 
 N, D, M, C, E = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR, Role.ENTIDAD
-Municipio = Annotated[str, Field(pattern=r"^\d{5}$", examples=["05001"])]
+
+
+def _en_divipola(codigo: str) -> str:
+    if not divipola().es_municipio(codigo):
+        raise ValueError(f"{codigo} is not a DIVIPOLA municipality code")
+    return codigo
+
+
+Municipio = Annotated[
+    str,
+    AfterValidator(_en_divipola),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "DIVIPOLA municipality code",
+            "enum": sorted(m.codigo for m in divipola().municipios),
+            "examples": ["05001"],
+        }
+    ),
+]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -139,7 +161,7 @@ class Encontrada(BaseModel):
 
 class VinculacionEntrada(BaseModel):
     fecha: date
-    firmante_id: str = Field(min_length=1, max_length=64)
+    firmante_id: str = Field(min_length=1, max_length=64, pattern=ID)
     lugar_municipio: Municipio
 
 
@@ -148,15 +170,16 @@ class NoVinculacionEntrada(BaseModel):
     motivo: MotivoNoVinculacion
 
 
+class ForzarDuplicado(BaseModel):
+    justificacion: str = Field(min_length=10, max_length=500, pattern=PRINTABLE)
+
+
 class IntegranteEntrada(Atributos):
     datos: DatosPersonales
     motivo: MotivoIngresoIntegrante = MotivoIngresoIntegrante.NACIMIENTO
-    forzar_duplicado: bool = Field(
-        False,
-        description="Register even if the document is already enrolled (audited, needs"
-        " `justificacion`)",
+    forzar_duplicado: ForzarDuplicado | None = Field(
+        None, description="Register even if the document is already enrolled (audited)"
     )
-    justificacion: str | None = Field(None, max_length=500)
 
 
 class CorreccionEntrada(Atributos):
@@ -175,16 +198,16 @@ class RetiroEntrada(BaseModel):
 
 class ReaperturaEntrada(BaseModel):
     motivo: MotivoReapertura
-    justificacion: str = Field(min_length=10, max_length=1000)
+    justificacion: str = Field(min_length=10, max_length=1000, pattern=PRINTABLE)
 
 
 class AsignacionEntrada(BaseModel):
-    cogestor_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
+    cogestor_id: str = Field(min_length=1, max_length=64, pattern=ID)
 
 
 class CogestorEntrada(BaseModel):
-    operador: str = Field(min_length=1, max_length=100)
-    microrregion: str = Field(min_length=1, max_length=100)
+    operador: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
+    microrregion: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     municipios: list[Municipio] = Field(min_length=1, max_length=200)
     capacidad: int | None = Field(None, ge=1, le=2000)
 
@@ -291,6 +314,32 @@ async def _mandar(
     return await idempotent(request, p, key, produce)
 
 
+async def _en_familia(
+    request: Request,
+    s: Servicios,
+    p: Principal,
+    familia_id: uuid.UUID,
+    construir: handlers.Construir,
+    *,
+    key: str | None = None,
+    if_match: str | None = None,
+    visita: bool = False,
+    status: int = 200,
+) -> Response:
+    """The shape of every family command: scope check, then the command (idempotent, If-Match)."""
+    fid = str(familia_id)
+    async with s.engine.connect() as conn:
+        await _familia_en_alcance(conn, p, fid, visita=visita)
+    version = _version(if_match)
+    return await _mandar(
+        request,
+        p,
+        key,
+        lambda: handlers.ejecutar(s, fid, construir, actor=p.sub, if_match=version),
+        status,
+    )
+
+
 # --- families ---------------------------------------------------------------------------------
 
 
@@ -300,7 +349,7 @@ async def listar(
     p: Annotated[Principal, Depends(require(N, D, M, C))],
     municipio: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     estado: EstadoFamilia | None = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f-]+$")] = None,
     limite: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PaginaFamilias:
     if municipio is not None and p.role is not Role.COGESTOR:
@@ -415,9 +464,6 @@ async def vincular(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
-    fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid, visita=True)
     comando = domain.Vincular(
         fecha=entrada.fecha,
         firmante_id=entrada.firmante_id,
@@ -425,13 +471,15 @@ async def vincular(
         cogestor_id=p.sub,
         cogestor_municipio=p.mpio or "",
     )
-    return await _mandar(  # type: ignore[return-value]
+    return await _en_familia(  # type: ignore[return-value]
         request,
+        s,
         p,
-        idempotency_key,
-        lambda: handlers.ejecutar(
-            s, fid, handlers.comando(comando), actor=p.sub, if_match=_version(if_match)
-        ),
+        familia_id,
+        handlers.comando(comando),
+        key=idempotency_key,
+        if_match=if_match,
+        visita=True,
     )
 
 
@@ -449,22 +497,21 @@ async def no_vincular(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
-    fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid, visita=True)
     comando = domain.NoVincular(
         fecha=entrada.fecha,
         motivo=entrada.motivo,
         cogestor_id=p.sub,
         cogestor_municipio=p.mpio or "",
     )
-    return await _mandar(  # type: ignore[return-value]
+    return await _en_familia(  # type: ignore[return-value]
         request,
+        s,
         p,
-        idempotency_key,
-        lambda: handlers.ejecutar(
-            s, fid, handlers.comando(comando), actor=p.sub, if_match=_version(if_match)
-        ),
+        familia_id,
+        handlers.comando(comando),
+        key=idempotency_key,
+        if_match=if_match,
+        visita=True,
     )
 
 
@@ -484,10 +531,6 @@ async def registrar_integrante(
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
     fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid)
-    if entrada.forzar_duplicado and not entrada.justificacion:
-        raise Problem(422, "forzar_duplicado needs a justificacion", type="validation")
     huella = s.huellas.de(entrada.datos.tipo_documento, entrada.datos.numero_documento)
     integrante = Integrante(
         integrante_id=str(uuid.uuid4()),
@@ -496,13 +539,13 @@ async def registrar_integrante(
 
     async def construir(conn: AsyncConnection, familia: Familia) -> domain.ComandoFamilia:
         existente = await queries.por_huella(conn, huella)
-        if existente is not None and not entrada.forzar_duplicado:
+        if existente is not None and entrada.forzar_duplicado is None:
             raise ReglaIncumplida(
                 f"a person with that document is already enrolled (family {existente.familia_id});"
                 " set forzar_duplicado with a justificacion to register anyway",
                 codigo="duplicate-person",
             )
-        if existente is not None:
+        if existente is not None and entrada.forzar_duplicado is not None:
             await queries.auditar(
                 conn,
                 actor=p.sub,
@@ -511,7 +554,7 @@ async def registrar_integrante(
                 familia_id=fid,
                 detalle={
                     "otra_familia": existente.familia_id,
-                    "justificacion": entrada.justificacion,
+                    "justificacion": entrada.forzar_duplicado.justificacion,
                 },
             )
         else:
@@ -526,12 +569,8 @@ async def registrar_integrante(
             sellado=s.boveda.sellar(llave, entrada.datos),
         )
 
-    return await _mandar(  # type: ignore[return-value]
-        request,
-        p,
-        idempotency_key,
-        lambda: handlers.ejecutar(s, fid, construir, actor=p.sub, if_match=_version(if_match)),
-        status=201,
+    return await _en_familia(  # type: ignore[return-value]
+        request, s, p, familia_id, construir, key=idempotency_key, if_match=if_match, status=201
     )
 
 
@@ -542,7 +581,7 @@ async def registrar_integrante(
 )
 async def corregir_integrante(
     familia_id: uuid.UUID,
-    integrante_id: Annotated[str, Field(max_length=64)],
+    integrante_id: Annotated[str, Field(max_length=64, pattern=ID)],
     entrada: CorreccionEntrada,
     request: Request,
     s: Srv,
@@ -550,8 +589,6 @@ async def corregir_integrante(
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
     fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid)
     integrante = Integrante(
         integrante_id=integrante_id, **entrada.model_dump(include=set(Atributos.model_fields))
     )
@@ -563,11 +600,8 @@ async def corregir_integrante(
             sellado = s.boveda.sellar(llave, entrada.datos)
         return domain.CorregirIntegrante(integrante=integrante, sellado=sellado)
 
-    return await _mandar(  # type: ignore[return-value]
-        request,
-        p,
-        None,
-        lambda: handlers.ejecutar(s, fid, construir, actor=p.sub, if_match=_version(if_match)),
+    return await _en_familia(  # type: ignore[return-value]
+        request, s, p, familia_id, construir, key=None, if_match=if_match
     )
 
 
@@ -578,7 +612,7 @@ async def corregir_integrante(
 )
 async def retirar_integrante(
     familia_id: uuid.UUID,
-    integrante_id: Annotated[str, Field(max_length=64)],
+    integrante_id: Annotated[str, Field(max_length=64, pattern=ID)],
     entrada: RetiroIntegranteEntrada,
     request: Request,
     s: Srv,
@@ -586,17 +620,15 @@ async def retirar_integrante(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
-    fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid)
     comando = domain.RetirarIntegrante(integrante_id, entrada.motivo, entrada.fecha)
-    return await _mandar(  # type: ignore[return-value]
+    return await _en_familia(  # type: ignore[return-value]
         request,
+        s,
         p,
-        idempotency_key,
-        lambda: handlers.ejecutar(
-            s, fid, handlers.comando(comando), actor=p.sub, if_match=_version(if_match)
-        ),
+        familia_id,
+        handlers.comando(comando),
+        key=idempotency_key,
+        if_match=if_match,
     )
 
 
@@ -640,17 +672,15 @@ async def retirar(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> FamiliaEstado:
-    fid = str(familia_id)
-    async with s.engine.connect() as conn:
-        await _familia_en_alcance(conn, p, fid)
     comando = domain.Retirar(entrada.motivo, entrada.fecha)
-    return await _mandar(  # type: ignore[return-value]
+    return await _en_familia(  # type: ignore[return-value]
         request,
+        s,
         p,
-        idempotency_key,
-        lambda: handlers.ejecutar(
-            s, fid, handlers.comando(comando), actor=p.sub, if_match=_version(if_match)
-        ),
+        familia_id,
+        handlers.comando(comando),
+        key=idempotency_key,
+        if_match=if_match,
     )
 
 
@@ -735,7 +765,7 @@ async def auditoria(
     summary="Register or update a cogestor: operator, microregion (municipalities), capacity",
 )
 async def registrar_cogestor(
-    cogestor_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")],
+    cogestor_id: Annotated[str, Field(min_length=1, max_length=64, pattern=ID)],
     entrada: CogestorEntrada,
     s: Srv,
     p: Annotated[Principal, Depends(require(N, D))],
@@ -769,7 +799,7 @@ async def registrar_cogestor(
     responses={404: problem_doc("No such cogestor")},
 )
 async def ver_cogestor(
-    cogestor_id: Annotated[str, Field(min_length=1, max_length=64)],
+    cogestor_id: Annotated[str, Field(min_length=1, max_length=64, pattern=ID)],
     s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, C))],
 ) -> CogestorVista:
@@ -789,16 +819,24 @@ async def ver_cogestor(
 
 # --- imports ----------------------------------------------------------------------------------
 
-_CUERPO_IMPORTACION = {
-    "requestBody": {
-        "required": True,
-        "description": "The registry file: CSV with a header row, or NDJSON (see the README)",
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
-        },
+
+def _cuerpo_importacion(registro: Registro) -> dict[str, Any]:
+    """The request body as OpenAPI can say it: the file starts with the registry's header."""
+    cabecera = ",".join(columnas(registro))
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"The {registro} file: CSV with this header row, or NDJSON objects"
+            " with the same names (see the service README)",
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string", "pattern": f"^{cabecera}(\\r?\\n|$)"},
+                    "example": f"{cabecera}\n",
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
     }
-}
 
 
 def _puede_importar(s: Servicios, p: Principal, registro: Registro) -> None:
@@ -813,24 +851,12 @@ def _puede_importar(s: Servicios, p: Principal, registro: Registro) -> None:
         raise Problem(403, f"entity {p.entidad} may not import the {registro} registry")
 
 
-@router.post(
-    "/importaciones/{registro}",
-    summary="Import a SISBEN or RUPD file (streamed): valid households in, every bad row reported",
-    openapi_extra=_CUERPO_IMPORTACION,
-    responses={
-        409: problem_doc("Another import is running"),
-        415: problem_doc("Send text/csv or application/x-ndjson"),
-        422: problem_doc("The file cannot be read (header, encoding)"),
-    },
-)
-async def importar_registro(
+async def _importar_registro(
     registro: Registro,
     request: Request,
-    s: Srv,
-    p: Annotated[Principal, Depends(require(N, E))],
-    importacion_id: Annotated[
-        uuid.UUID | None, Query(description="Choose the id to follow progress with GET")
-    ] = None,
+    s: Servicios,
+    p: Principal,
+    importacion_id: uuid.UUID | None,
 ) -> ImportacionVista:
     _puede_importar(s, p, registro)
     tipo = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -851,6 +877,35 @@ async def importar_registro(
     except ArchivoInvalido as exc:
         raise Problem(422, str(exc), type="invalid-file") from None
     return await _importacion(s, p, iid)
+
+
+def _ruta_importacion(registro: Registro) -> None:
+    """One operation per registry, so that OpenAPI can describe each file's header."""
+
+    @router.post(
+        f"/importaciones/{registro.value}",
+        summary=f"Import a {registro} file (streamed): valid households in, every bad row reported",
+        openapi_extra=_cuerpo_importacion(registro),
+        operation_id=f"importar_{registro.value.lower()}",
+        responses={
+            409: problem_doc("Another import is running"),
+            415: problem_doc("Send text/csv or application/x-ndjson"),
+            422: problem_doc("The file cannot be read (header, encoding)"),
+        },
+    )
+    async def importar_registro(
+        request: Request,
+        s: Srv,
+        p: Annotated[Principal, Depends(require(N, E))],
+        importacion_id: Annotated[
+            uuid.UUID | None, Query(description="Choose the id to follow progress with GET")
+        ] = None,
+    ) -> ImportacionVista:
+        return await _importar_registro(registro, request, s, p, importacion_id)
+
+
+for _registro in Registro:
+    _ruta_importacion(_registro)
 
 
 async def _importacion(s: Servicios, p: Principal, iid: uuid.UUID) -> ImportacionVista:

@@ -189,7 +189,13 @@ async def filas(
                 continue
             yield numero, registro_json
             continue
-        valores = next(csv.reader([linea]))
+        try:
+            valores = next(csv.reader([linea]))
+        except csv.Error as exc:
+            if cabecera is None:
+                raise ArchivoInvalido(f"header (line {numero}): {exc}") from None
+            yield numero, f"not a CSV record ({exc})"
+            continue
         if cabecera is None:
             cabecera = [c.strip().lower() for c in valores]
             faltan = [c for c in esperadas if c not in cabecera and _obligatoria(registro, c)]
@@ -206,6 +212,8 @@ async def filas(
             yield numero, f"expected {len(cabecera)} fields, found {len(valores)}"
             continue
         yield numero, dict(zip(cabecera, valores, strict=True))
+    if formato is Formato.CSV and cabecera is None:
+        raise ArchivoInvalido("the file is empty: a CSV file starts with its header row")
 
 
 def _obligatoria(registro: Registro, columna: str) -> bool:
