@@ -1,4 +1,7 @@
-"""`python -m bench [--events N] [--only append|relay|consumer]`: run and print the benchmarks."""
+"""`python -m bench [--events N] [--only append|relay|consumer|import]`: run the benchmarks.
+
+Prints each one's throughput, the raw baseline's, their ratio and peak RSS (see bench/README.md).
+"""
 
 from __future__ import annotations
 
@@ -12,26 +15,33 @@ from juntos_events.logs import setup_logging
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, consumer, relay, report
+from bench import append, consumer, importacion, relay, report
 from bench.report import RESULTS
 from bench.servers import running
 
-BENCHES = {"append": append.run, "relay": relay.run, "consumer": consumer.run}
+BENCHES = {
+    "append": append.run,
+    "relay": relay.run,
+    "consumer": consumer.run,
+    "import": importacion.run,
+}
 
 
 def summary(records: list[dict[str, Any]]) -> Table:
-    table = Table(title="project vs raw baseline (events/s)")
+    table = Table(title="project vs raw baseline (events/s; import: people/s)")
     for column in ("bench", "N", "project", "baseline", "ratio", "target", "peak RSS MiB (p/b)"):
         table.add_column(column, justify="left" if column == "bench" else "right")
     for r in records:
-        ratio = f"{r['ratio']:.2f}" + ("" if r["meets_target"] else " [red]BELOW[/]")
+        ratio = report.ratio_text(r["ratio"])
+        if r["meets_target"] is False:
+            ratio += " [red]BELOW[/]"
         table.add_row(
             r["bench"],
             f"{r['events']:,}",
             f"{r['project_eps']:,.0f}",
             f"{r['baseline_eps']:,.0f}",
             ratio,
-            f"≥ {r['target']}",
+            "—" if r["target"] is None else f"≥ {r['target']}",
             f"{r['project_peak_rss_mib']:.0f} / {r['baseline_peak_rss_mib']:.0f}",
         )
     return table
@@ -39,7 +49,12 @@ def summary(records: list[dict[str, Any]]) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=200_000, help="events per benchmark")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=200_000,
+        help="events per benchmark (import: people, about 4.5 per household)",
+    )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(
         "--profile",

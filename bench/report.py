@@ -124,16 +124,22 @@ def dump_profiles(stem: Path, top: int = 40) -> None:
     PROFILES.clear()
 
 
+def ratio_text(ratio: float) -> str:
+    """Two decimals, three below 0.1 (the import's ratio against a bare COPY is about 0.01)."""
+    return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.3f}"
+
+
 @dataclass
 class Result:
     bench: str
     events: int
     project: Phase
     baseline: Phase
-    target: float
+    target: float | None  # None: no agreed target yet, the ratio is only recorded
     project_path: str
     baseline_path: str
     extra: dict[str, Any] = field(default_factory=dict)
+    unit: str = "ev"  # what `events` counts, in the printed line (import: people)
     when: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -156,7 +162,7 @@ class Result:
             "baseline_eps": round(self.baseline_eps, 1),
             "ratio": round(self.ratio, 3),
             "target": self.target,
-            "meets_target": self.ratio >= self.target,
+            "meets_target": None if self.target is None else self.ratio >= self.target,
             "project_seconds": round(self.project.seconds, 3),
             "baseline_seconds": round(self.baseline.seconds, 3),
             "project_peak_rss_mib": round(self.project.peak_rss_mib, 1),
@@ -172,11 +178,14 @@ class Result:
         }
 
     def show(self, run_file: Path) -> dict[str, Any]:
-        verdict = "meets" if self.ratio >= self.target else "BELOW"
+        if self.target is None:
+            verdict = "no target"
+        else:
+            verdict = ("meets" if self.ratio >= self.target else "BELOW") + f" target {self.target}"
         print(
-            f"{self.bench:9} project {self.project_eps:9,.0f} ev/s | baseline "
-            f"{self.baseline_eps:9,.0f} ev/s ({self.baseline_path}) | ratio {self.ratio:.2f} "
-            f"({verdict} target {self.target}) | peak RSS project "
+            f"{self.bench:9} project {self.project_eps:9,.0f} {self.unit}/s | baseline "
+            f"{self.baseline_eps:9,.0f} {self.unit}/s ({self.baseline_path}) | "
+            f"ratio {ratio_text(self.ratio)} ({verdict}) | peak RSS project "
             f"{self.project.peak_rss_mib:.0f} MiB, baseline {self.baseline.peak_rss_mib:.0f} MiB",
             flush=True,
         )
