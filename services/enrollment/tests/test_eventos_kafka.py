@@ -107,14 +107,14 @@ async def test_logros_completados_from_accompaniment_graduates_the_family(
 
         accompaniment = EventRegistry("accompaniment")
 
-        @accompaniment.register("LogrosCompletados")
-        class LogrosCompletados(DomainEvent):
+        @accompaniment.register("TodosLosLogrosAlcanzados")
+        class TodosLosLogrosAlcanzados(DomainEvent):
             familia_id: str
             fecha: str
 
         message = encode(
             accompaniment,
-            LogrosCompletados(familia_id=fid, fecha="2027-05-01"),
+            TodosLosLogrosAlcanzados(familia_id=fid, fecha="2027-05-01"),
             event_id=str(uuid.uuid4()),
             stream_id=fid,
             occurred_at=datetime.now(UTC),

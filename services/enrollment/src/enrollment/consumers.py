@@ -1,6 +1,6 @@
 """Reactions to other services' events: graduation when accompaniment reports every LB reached.
 
-Contract with accompaniment: it publishes `LogrosCompletados` (`familia_id`, `fecha`) when
+Contract with accompaniment: it publishes `TodosLosLogrosAlcanzados` (`familia_id`, `fecha`) when
 every Logro Básico that applies to the family is ALCANZADO. Enrollment then promotes the family;
 a family that already left, or is not vinculada, is left as it is (logged, not dead-lettered).
 """
@@ -21,7 +21,7 @@ log = get_logger(__name__)
 subscriptions = Subscriptions()
 
 
-@subscriptions.on("accompaniment", "LogrosCompletados")
+@subscriptions.on("accompaniment", "TodosLosLogrosAlcanzados")
 async def promover(envelope: Envelope, conn: AsyncConnection) -> None:
     familia_id = str(envelope.data["familia_id"])
     fecha = date.fromisoformat(str(envelope.data["fecha"]))
