@@ -137,3 +137,12 @@ async def test_only_the_designated_entity_may_import_a_registry(
             registro,
             r.text,
         )
+
+
+async def test_a_reused_import_id_is_refused(client: httpx.AsyncClient, app: FastAPI) -> None:
+    cabecera = (",".join(columnas(Registro.RUPD)) + "\n").encode()
+    url = "/v1/importaciones/RUPD?importacion_id=5e53c731-41d7-46cc-80dd-7d5b6321724a"
+    headers = {"content-type": "text/csv", **como(app, Role.NACIONAL)}
+    assert (await client.post(url, content=cabecera, headers=headers)).status_code == 200
+    again = await client.post(url, content=cabecera, headers=headers)
+    assert again.status_code == 409 and "already exists" in again.json()["detail"]

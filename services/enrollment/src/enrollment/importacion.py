@@ -40,7 +40,10 @@ _UNLOCK = "SELECT pg_advisory_unlock(hashtext('juntos:enrollment:importacion'))"
 
 
 class ImportacionEnCurso(Exception):
-    """Another import holds the lock; imports are serialised so dedupe sees every household."""
+    """Another import holds the lock; imports are serialised so dedupe sees every household.
+
+    Also raised when the client-chosen import id was already used.
+    """
 
 
 @dataclass
@@ -111,6 +114,11 @@ async def importar(
 
 async def _empezar(srv: Servicios, iid: uuid.UUID, registro: Registro, actor: str) -> None:
     async with srv.engine.begin() as conn:
+        usado = await conn.execute(
+            text("SELECT 1 FROM importaciones WHERE importacion_id = :i"), {"i": iid}
+        )
+        if usado.first() is not None:
+            raise ImportacionEnCurso(f"import {iid} already exists; choose a new importacion_id")
         await conn.execute(
             text(
                 "INSERT INTO importaciones (importacion_id, registro, actor, estado)"
