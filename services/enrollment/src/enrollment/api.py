@@ -273,7 +273,7 @@ def _version(if_match: str | None) -> int | None:
 
 
 def _estado(r: Resultado, status: int = 200) -> JSONResponse:
-    f = r.familia
+    f = r.after
     cuerpo = FamiliaEstado(
         familia_id=f.familia_id,
         estado=f.estado or EstadoFamilia.PRESELECCIONADA,

@@ -8,13 +8,13 @@ never a silent overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
-from juntos_events.events import DomainEvent
+from juntos_events.commands import Aggregate, Applied, StaleVersion, retrying
 from juntos_events.store import ConcurrencyConflict, EventStore
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,12 +38,8 @@ def hoy_en_colombia() -> date:
     return datetime.now(COLOMBIA).date()
 
 
-class VersionDesactualizada(Exception):
-    """The caller's If-Match names a version the family has moved past."""
-
-    def __init__(self, esperada: int, actual: int) -> None:
-        super().__init__(f"the family is at version {actual}, not {esperada}: reload and retry")
-        self.esperada, self.actual = esperada, actual
+VersionDesactualizada = StaleVersion
+"""The caller's If-Match names a version the family has moved past."""
 
 
 @dataclass
@@ -57,20 +53,24 @@ class Servicios:
     hoy: Callable[[], date] = hoy_en_colombia
 
 
-@dataclass(frozen=True)
-class Resultado:
-    familia: Familia
-    version: int
-    eventos: Sequence[DomainEvent]
+Resultado = Applied[Familia]
 
 
 def cogestor_stream(cogestor_id: str) -> str:
     return f"cogestor:{cogestor_id}"
 
 
+familias: Aggregate[Familia, ComandoFamilia] = Aggregate(
+    store=store,
+    stream_type=FAMILIA,
+    fold=domain.fold,
+    decide=domain.decide,
+    evolve_from=lambda nuevos, familia: domain.fold(nuevos, familia),
+)
+
+
 async def cargar_familia(conn: AsyncConnection, familia_id: str) -> tuple[Familia, int]:
-    stream = await store.load(conn, familia_id)
-    return domain.fold(r.event for r in stream.events), stream.version
+    return await familias.load(conn, familia_id)
 
 
 async def cargar_cogestor(conn: AsyncConnection, cogestor_id: str) -> tuple[Cogestor, int]:
@@ -104,6 +104,14 @@ async def llave_de(conn: AsyncConnection, boveda: Boveda, familia_id: str) -> Fe
 Construir = Callable[[AsyncConnection, Familia], Awaitable[ComandoFamilia]]
 
 
+async def _despues(conn: AsyncConnection, aplicado: Resultado, actor: str) -> None:
+    """What a family's change drags along: the cogestor's load on exit, the read model."""
+    liberado = domain.liberacion(aplicado.before, aplicado.after)
+    if liberado is not None:
+        await _liberar(conn, liberado, aplicado.after.familia_id, actor=actor)
+    await queries.proyectar_familia(conn, aplicado.after, aplicado.version)
+
+
 async def aplicar(
     conn: AsyncConnection,
     familia_id: str,
@@ -114,21 +122,15 @@ async def aplicar(
     causation_id: str | None = None,
 ) -> Resultado:
     """One command on one family inside the caller's transaction."""
-    familia, version = await cargar_familia(conn, familia_id)
-    if if_match is not None and if_match != version:
-        raise VersionDesactualizada(if_match, version)
-    nuevos = domain.decide(familia, await construir(conn, familia))
-    if not nuevos:
-        return Resultado(familia, version, [])
-    despues = domain.fold(nuevos, familia)
-    version = await store.append(
-        conn, familia_id, FAMILIA, version, nuevos, actor=actor, causation_id=causation_id
+    return await familias.apply(
+        conn,
+        familia_id,
+        construir,
+        actor=actor,
+        expected=if_match,
+        causation_id=causation_id,
+        after=lambda c, aplicado: _despues(c, aplicado, actor),
     )
-    liberado = domain.liberacion(familia, despues)
-    if liberado is not None:
-        await _liberar(conn, liberado, familia_id, actor=actor)
-    await queries.proyectar_familia(conn, despues, version)
-    return Resultado(despues, version, nuevos)
 
 
 async def ejecutar(
@@ -140,16 +142,12 @@ async def ejecutar(
     if_match: int | None = None,
 ) -> Resultado:
     """`aplicar` in its own transaction, retried on a lost race when no If-Match was given."""
-    for intento in range(INTENTOS):
-        try:
-            async with srv.engine.begin() as conn:
-                return await aplicar(conn, familia_id, construir, actor=actor, if_match=if_match)
-        except ConcurrencyConflict as conflict:
-            if if_match is not None:
-                raise VersionDesactualizada(if_match, conflict.actual or if_match + 1) from None
-            if intento == INTENTOS - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await retrying(
+        srv.engine,
+        lambda conn: aplicar(conn, familia_id, construir, actor=actor, if_match=if_match),
+        expected=if_match,
+        attempts=INTENTOS,
+    )
 
 
 def comando(c: ComandoFamilia) -> Construir:
@@ -217,7 +215,7 @@ async def asignar_cogestor(
                     anterior, v_anterior = await cargar_cogestor(conn, familia.cogestor_id)
                 asignacion = domain.decide_asignacion(familia, nuevo, anterior)
                 if not asignacion.familia:
-                    return Resultado(familia, version, [])
+                    return Resultado(familia, familia, version, [])
                 version = await store.append(
                     conn, familia_id, FAMILIA, version, asignacion.familia, actor=actor
                 )
@@ -246,7 +244,7 @@ async def asignar_cogestor(
                     await queries.proyectar_cogestor(
                         conn, domain.fold_cogestor_from(anterior, asignacion.anterior), v_anterior
                     )
-                return Resultado(despues, version, asignacion.familia)
+                return Resultado(familia, despues, version, asignacion.familia)
         except ConcurrencyConflict as conflict:
             if if_match is not None and conflict.stream_id == familia_id:
                 raise VersionDesactualizada(if_match, conflict.actual or if_match + 1) from None
@@ -268,7 +266,7 @@ async def egresar_por_tiempo(srv: Servicios, hoy: date | None = None) -> int:
         resultado = await ejecutar(
             srv, familia_id, comando(domain.EgresarPorTiempo(hoy)), actor="sistema:egresos"
         )
-        salidas += bool(resultado.eventos)
+        salidas += bool(resultado.events)
     return salidas
 
 

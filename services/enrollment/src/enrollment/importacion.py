@@ -442,7 +442,7 @@ async def _importar_hogar(
 
     resultado = await handlers.aplicar(conn, familia_id, construir, actor=actor)
     await _indexar(conn, registro, h.hogar, familia_id, nuevos, integrantes, conocidos)
-    if resultado.eventos:
+    if resultado.events:
         resumen.hogares_actualizados += 1
         resumen.integrantes_nuevos += len(integrantes)
     else:
