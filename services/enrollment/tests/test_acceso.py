@@ -161,6 +161,9 @@ async def test_writes(anonimo: httpx.AsyncClient, app: FastAPI, familia: dict) -
     await assert_access_matrix(
         anonimo, app, "DELETE", f"/v1/familias/{fid}/datos-personales", only({N: 200})
     )
+    await assert_access_matrix(
+        anonimo, app, "POST", "/v1/mantenimiento/rotacion-de-llaves", only({N: 200})
+    )
 
 
 async def test_imports(anonimo: httpx.AsyncClient, app: FastAPI) -> None:

@@ -261,3 +261,33 @@ async def test_search_by_document_for_an_entity(client, app) -> None:
         headers=como(app, Role.MUNICIPAL, "05002"),
     )
     assert otro.status_code == 404
+
+
+async def test_key_rotation_rewraps_every_family_key_with_the_new_kek(client, app) -> None:
+    from cryptography.fernet import Fernet
+    from enrollment.boveda import Boveda, ClaveNoDisponible
+
+    await importar_muestra(client, app, "SISBEN")
+    srv = app.state.enrollment
+    vieja = srv.settings.keks.get_secret_value()
+    nueva = Fernet.generate_key().decode()
+    rotado = handlers.Servicios(
+        engine=srv.engine,
+        boveda=Boveda(f"{nueva},{vieja}"),
+        huellas=srv.huellas,
+        settings=srv.settings,
+    )
+    assert await handlers.reenvolver_llaves(rotado, lote=3) == 4  # two batches
+    solo_nueva = Boveda(nueva)
+    async with srv.engine.connect() as conn:
+        llaves = [
+            bytes(r.llave) for r in await conn.execute(text("SELECT llave FROM llaves_familia"))
+        ]
+    assert len(llaves) == 4
+    for llave in llaves:
+        solo_nueva.abrir_llave(llave)  # opens without the old KEK
+        try:
+            Boveda(vieja).abrir_llave(llave)
+        except ClaveNoDisponible:
+            continue
+        raise AssertionError("the old KEK still opens a rotated key")

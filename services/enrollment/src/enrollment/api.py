@@ -757,6 +757,28 @@ async def auditoria(
     return [Auditado(**{**f._mapping, "en": f.en.isoformat(), "rol": str(f.rol)}) for f in filas]
 
 
+class Rotacion(BaseModel):
+    llaves_reenvueltas: int
+
+
+@router.post(
+    "/mantenimiento/rotacion-de-llaves",
+    summary="Rewrap every family data key with the newest ENROLLMENT_KEKS key (national role)",
+)
+async def rotar_llaves(s: Srv, p: Annotated[Principal, Depends(require(N))]) -> Rotacion:
+    hechas = await handlers.reenvolver_llaves(s)
+    async with s.engine.begin() as conn:
+        await queries.auditar(
+            conn,
+            actor=p.sub,
+            rol=p.role,
+            accion="ROTAR_LLAVES",
+            familia_id=None,
+            detalle={"llaves": hechas},
+        )
+    return Rotacion(llaves_reenvueltas=hechas)
+
+
 # --- cogestores -------------------------------------------------------------------------------
 
 

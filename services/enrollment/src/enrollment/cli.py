@@ -169,6 +169,24 @@ def _escribir_csv(destino: Path, filas: list[list[Any]]) -> None:
         csv.writer(f).writerows(filas)
 
 
+@app.command("rotate-keys")
+def rotar(url: Url = "http://127.0.0.1:8001", token: Token = None) -> None:
+    """Rewrap every family data key with the newest key in ENROLLMENT_KEKS (after adding it)."""
+    with friendly_errors():
+        bearer = token or dev_token("NACIONAL", None, sub="operador-cli")
+        try:
+            r = httpx.post(
+                f"{url}/v1/mantenimiento/rotacion-de-llaves",
+                headers={"Authorization": f"Bearer {bearer}"},
+                timeout=httpx.Timeout(30.0, read=None),
+            )
+        except httpx.TransportError as exc:
+            raise InfraError(f"cannot reach enrollment at {url}: {exc}") from None
+        if r.status_code != 200:
+            raise InfraError(_problema(r))
+    out.print(f"{r.json()['llaves_reenvueltas']:,} family keys rewrapped with the newest KEK")
+
+
 def _problema(r: httpx.Response) -> str:
     try:
         body = r.json()

@@ -289,3 +289,32 @@ async def eliminar_datos_personales(srv: Servicios, familia_id: str, *, actor: s
                 {"f": familia_id},
             )
         return resultado
+
+
+async def reenvolver_llaves(srv: Servicios, *, lote: int = 1000) -> int:
+    """Rewrap every family data key with the newest key-encryption key (key rotation).
+
+    Runs in batches (one transaction each), so it can be stopped and run again; afterwards the
+    old KEK can be dropped from ENROLLMENT_KEKS. Erased families have no key and are skipped.
+    """
+    hechas, cursor = 0, ""
+    while True:
+        async with srv.engine.begin() as conn:
+            filas = list(
+                await conn.execute(
+                    text(
+                        "SELECT familia_id, llave FROM llaves_familia"
+                        " WHERE llave IS NOT NULL AND familia_id > :c"
+                        " ORDER BY familia_id LIMIT :n FOR UPDATE"
+                    ),
+                    {"c": cursor, "n": lote},
+                )
+            )
+            if not filas:
+                return hechas
+            await conn.execute(
+                text("UPDATE llaves_familia SET llave = :k WHERE familia_id = :f"),
+                [{"f": f.familia_id, "k": srv.boveda.reenvolver(bytes(f.llave))} for f in filas],
+            )
+        hechas += len(filas)
+        cursor = filas[-1].familia_id
