@@ -143,3 +143,28 @@ def test_event_with_personal_data_field_is_refused_at_registration():
 def test_events_reject_unknown_fields():
     with pytest.raises(ValidationError):
         Demo(familia="f", n=1, nombre="Ana")  # type: ignore[call-arg]
+
+
+async def test_start_streams_creates_many_streams_at_once_or_none(
+    engine: AsyncEngine, store: EventStore
+) -> None:
+    class Secreto(DomainEvent):
+        familia: str
+
+    store.registry.register("Secreto", private=True)(Secreto)
+    streams = [
+        (f"fam-{i}", [Demo(familia=f"fam-{i}", n=1), Secreto(familia=f"fam-{i}")]) for i in range(3)
+    ]
+    async with engine.begin() as conn:
+        await store.start_streams(conn, "Familia", streams, actor="import")
+    async with engine.connect() as conn:
+        for i in range(3):
+            read = await store.read(conn, f"fam-{i}")
+            assert [(r.version, r.event.event_type) for r in read] == [(1, "Demo"), (2, "Secreto")]
+        assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 3
+    again = [("fam-new", [Demo(familia="fam-new", n=1)]), ("fam-1", [Demo(familia="fam-1", n=2)])]
+    with pytest.raises(ConcurrencyConflict):
+        async with engine.begin() as conn:
+            await store.start_streams(conn, "Familia", again, actor="import")
+    async with engine.connect() as conn:
+        assert await store.version(conn, "fam-new") == 0

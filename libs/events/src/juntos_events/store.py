@@ -103,6 +103,82 @@ SELECT count(*) FROM new_events
 """
 
 
+# Many new streams in one round trip (bulk imports): every event carries its own stream id and
+# version; a stream that already exists hits the unique key and voids the whole statement.
+_START = """
+WITH new_events AS (
+    INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version,
+                        data, metadata, occurred_at)
+    SELECT e.stream_id, $1, e.version, e.event_id, e.event_type, e.schema_version, e.data,
+           $2::jsonb, $3
+    FROM unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::int[], $9::jsonb[])
+         AS e(stream_id, version, event_id, event_type, schema_version, data)
+    RETURNING event_id
+), published AS (
+    INSERT INTO outbox (lane, event_id, topic, key, headers, payload, traceparent)
+    SELECT o.lane, o.event_id, $10, o.key, o.headers, o.payload, $11
+    FROM unnest($12::smallint[], $13::uuid[], $14::text[], $15::jsonb[], $16::bytea[])
+         AS o(lane, event_id, key, headers, payload)
+    RETURNING event_id
+)
+SELECT count(*) FROM new_events
+"""
+
+
+@dataclass
+class _Rows:
+    """Column arrays of events about to be stored, and of the outbox rows of the public ones."""
+
+    streams: list[str] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    ids: list[uuid.UUID] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    schema_versions: list[int] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
+    lanes: list[int] = field(default_factory=list)
+    published: list[uuid.UUID] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list)
+
+    def add(
+        self,
+        registry: EventRegistry,
+        stream_id: str,
+        version: int,
+        event: DomainEvent,
+        occurred_at: datetime,
+    ) -> None:
+        event_id = uuid.uuid4()
+        message = encode(
+            registry, event, event_id=str(event_id), stream_id=stream_id, occurred_at=occurred_at
+        )
+        self.streams.append(stream_id)
+        self.versions.append(version)
+        self.ids.append(event_id)
+        self.types.append(event.event_type)
+        self.schema_versions.append(event.schema_version)
+        self.data.append(message.value.decode())
+        if not event.private:
+            self.lanes.append(lane_of(stream_id))
+            self.published.append(event_id)
+            self.keys.append(stream_id)
+            self.headers.append(json.dumps({k: v.decode() for k, v in message.headers.items()}))
+            self.payloads.append(message.value)
+
+
+def _metadata(actor: str, correlation_id: str | None, causation_id: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"actor": actor}
+    if correlation_id:
+        meta["correlation_id"] = correlation_id
+    if causation_id:
+        meta["causation_id"] = causation_id
+    traceparent = current_traceparent()
+    if traceparent:
+        meta["traceparent"] = traceparent
+    return meta
+
+
 @dataclass
 class EventStore:
     """The event store of one service, bound to the registry of the events it publishes."""
@@ -130,50 +206,26 @@ class EventStore:
         if not new_events:
             return expected_version
         occurred_at = occurred_at or datetime.now(UTC)
-        traceparent = current_traceparent()
-        meta: dict[str, Any] = {"actor": actor}
-        if correlation_id:
-            meta["correlation_id"] = correlation_id
-        if causation_id:
-            meta["causation_id"] = causation_id
-        if traceparent:
-            meta["traceparent"] = traceparent
-
-        ids, types, versions, data, headers, payloads, published = [], [], [], [], [], [], []
-        for event in new_events:
-            event_id = uuid.uuid4()
-            message = encode(
-                self.registry,
-                event,
-                event_id=str(event_id),
-                stream_id=stream_id,
-                occurred_at=occurred_at,
-            )
-            ids.append(event_id)
-            types.append(event.event_type)
-            versions.append(event.schema_version)
-            data.append(message.value.decode())
-            if not event.private:
-                published.append(event_id)
-                headers.append(json.dumps({k: v.decode() for k, v in message.headers.items()}))
-                payloads.append(message.value)
-
+        meta = _metadata(actor, correlation_id, causation_id)
+        rows = _Rows()
+        for n, event in enumerate(new_events, start=1):
+            rows.add(self.registry, stream_id, expected_version + n, event, occurred_at)
         params = (
             stream_id,
             stream_type,
             expected_version,
-            ids,
-            types,
-            versions,
-            data,
+            rows.ids,
+            rows.types,
+            rows.schema_versions,
+            rows.data,
             json.dumps(meta),
             occurred_at,
             lane_of(stream_id),
             self.registry.topic,
-            headers,
-            payloads,
-            traceparent,
-            published,
+            rows.headers,
+            rows.payloads,
+            meta.get("traceparent"),
+            rows.published,
         )
         try:
             result = await conn.exec_driver_sql(_APPEND, params)
@@ -185,6 +237,53 @@ class EventStore:
         for event in new_events:
             metrics.EVENTS_APPENDED.labels(self.registry.service, event.event_type).inc()
         return expected_version + len(new_events)
+
+    async def start_streams(
+        self,
+        conn: AsyncConnection,
+        stream_type: str,
+        streams: Sequence[tuple[str, Sequence[DomainEvent]]],
+        *,
+        actor: str,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """Create many new streams in one statement (bulk imports).
+
+        Raises ConcurrencyConflict, writing nothing, if any of them already exists.
+        """
+        if not streams:
+            return
+        occurred_at = occurred_at or datetime.now(UTC)
+        meta = _metadata(actor, None, None)
+        rows = _Rows()
+        for stream_id, new_events in streams:
+            for n, event in enumerate(new_events, start=1):
+                rows.add(self.registry, stream_id, n, event, occurred_at)
+        params = (
+            stream_type,
+            json.dumps(meta),
+            occurred_at,
+            rows.streams,
+            rows.versions,
+            rows.ids,
+            rows.types,
+            rows.schema_versions,
+            rows.data,
+            self.registry.topic,
+            meta.get("traceparent"),
+            rows.lanes,
+            rows.published,
+            rows.keys,
+            rows.headers,
+            rows.payloads,
+        )
+        try:
+            await conn.exec_driver_sql(_START, params)
+        except IntegrityError as exc:
+            raise ConcurrencyConflict(streams[0][0], 0) from exc
+        for _, new_events in streams:
+            for event in new_events:
+                metrics.EVENTS_APPENDED.labels(self.registry.service, event.event_type).inc()
 
     async def version(self, conn: AsyncConnection, stream_id: str) -> int:
         result = await conn.execute(

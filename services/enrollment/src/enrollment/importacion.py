@@ -19,6 +19,8 @@ from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cryptography.fernet import Fernet
+from juntos_events.events import DomainEvent
 from juntos_events.logs import get_logger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -354,14 +356,51 @@ async def _lote(
                 resumen.hogares_rechazados += 1
                 h.rechazos = [Rechazo(linea, h.hogar, motivo) for linea in h.lineas]
             await _rechazar(conn, iid, h.rechazos)
+        await conocidos.escribir(conn, actor)
         await queries.proyectar_familias(conn, familias_nuevas)
         await _guardar_resumen(conn, iid, resumen)
 
 
 @dataclass
 class _Conocidos:
+    """What the batch knows (from the database and from itself), and what it still has to write.
+
+    Index rows and keys of the batch's new families are written once per batch, not once per
+    household: that is most of an import's round trips.
+    """
+
     por_hogar: dict[str, str]
     por_huella: dict[bytes, tuple[str, str]]
+    llaves_nuevas: dict[str, Fernet] = field(default_factory=dict)
+    por_escribir_streams: list[tuple[str, list[DomainEvent]]] = field(default_factory=list)
+    por_escribir_llaves: list[dict[str, Any]] = field(default_factory=list)
+    por_escribir_documentos: list[dict[str, Any]] = field(default_factory=list)
+    por_escribir_hogares: list[dict[str, Any]] = field(default_factory=list)
+
+    async def escribir(self, conn: AsyncConnection, actor: str) -> None:
+        await handlers.store.start_streams(
+            conn, handlers.FAMILIA, self.por_escribir_streams, actor=actor
+        )
+        self.por_escribir_streams.clear()
+        for sql, pendientes in (
+            (_LLAVES, self.por_escribir_llaves),
+            (_DOCUMENTOS, self.por_escribir_documentos),
+            (_HOGARES, self.por_escribir_hogares),
+        ):
+            if pendientes:
+                await conn.execute(text(sql), pendientes)
+                pendientes.clear()
+
+
+_LLAVES = "INSERT INTO llaves_familia (familia_id, llave) VALUES (:familia_id, :llave)"
+_DOCUMENTOS = (
+    "INSERT INTO documentos (huella, familia_id, integrante_id)"
+    " VALUES (:huella, :familia_id, :integrante_id) ON CONFLICT DO NOTHING"
+)
+_HOGARES = (
+    "INSERT INTO hogares_registro (registro, hogar, familia_id) VALUES (:registro, :hogar,"
+    " :familia_id) ON CONFLICT DO NOTHING"
+)
 
 
 async def _conocidos(conn: AsyncConnection, registro: Registro, lote: list[_Hogar]) -> _Conocidos:
@@ -409,6 +448,8 @@ async def _importar_hogar(
         resumen.integrantes_nuevos += len(h.filas)
         return None
     familia_id = familias.pop()
+    if familia_id in conocidos.llaves_nuevas:  # created earlier in this batch: write it first
+        await conocidos.escribir(conn, actor)
     registrada = conocidos.por_hogar.get(h.hogar)
     if registrada is None:
         otro = await conn.execute(
@@ -433,7 +474,9 @@ async def _importar_hogar(
     async def construir(c: AsyncConnection, familia: domain.Familia) -> domain.ComandoFamilia:
         sellados = {}
         if integrantes:
-            llave = await handlers.llave_de(c, boveda, familia_id)
+            llave = conocidos.llaves_nuevas.get(familia_id) or await handlers.llave_de(
+                c, boveda, familia_id
+            )
             sellados = {
                 i.integrante_id: boveda.sellar(llave, f.datos_personales())
                 for i, (_, f) in zip(integrantes, nuevos, strict=True)
@@ -441,7 +484,7 @@ async def _importar_hogar(
         return domain.IncorporarRegistro(registro=registro, nuevos=integrantes, sellados=sellados)
 
     resultado = await handlers.aplicar(conn, familia_id, construir, actor=actor)
-    await _indexar(conn, registro, h.hogar, familia_id, nuevos, integrantes, conocidos)
+    _indexar(registro, h.hogar, familia_id, nuevos, integrantes, conocidos)
     if resultado.events:
         resumen.hogares_actualizados += 1
         resumen.integrantes_nuevos += len(integrantes)
@@ -465,7 +508,9 @@ async def _nueva_familia(
     conocidos: _Conocidos,
 ) -> None:
     familia_id = str(uuid.uuid4())
-    llave = await handlers.crear_llave(conn, srv.boveda, familia_id)
+    llave, envuelta = srv.boveda.nueva_llave()
+    conocidos.llaves_nuevas[familia_id] = llave
+    conocidos.por_escribir_llaves.append({"familia_id": familia_id, "llave": envuelta})
     integrantes = tuple(
         Integrante(integrante_id=str(uuid.uuid4()), **f.atributos()) for f in h.filas
     )
@@ -483,12 +528,9 @@ async def _nueva_familia(
         sellados=sellados,
     )
     nuevos = domain.decide(domain.Familia(), comando)
-    version = await handlers.store.append(
-        conn, familia_id, handlers.FAMILIA, 0, nuevos, actor=actor
-    )
-    familias_nuevas.append(queries.fila_familia(domain.fold(nuevos), version))
-    await _indexar(
-        conn,
+    conocidos.por_escribir_streams.append((familia_id, nuevos))
+    familias_nuevas.append(queries.fila_familia(domain.fold(nuevos), len(nuevos)))
+    _indexar(
         registro,
         h.hogar,
         familia_id,
@@ -498,8 +540,7 @@ async def _nueva_familia(
     )
 
 
-async def _indexar(
-    conn: AsyncConnection,
+def _indexar(
     registro: Registro,
     hogar: str,
     familia_id: str,
@@ -511,15 +552,11 @@ async def _indexar(
         {"huella": hu, "familia_id": familia_id, "integrante_id": i.integrante_id}
         for (hu, _), i in zip(nuevos, integrantes, strict=True)
     ]
-    await queries.indexar_documentos(conn, filas_doc)
+    conocidos.por_escribir_documentos += filas_doc
     for fila in filas_doc:
         conocidos.por_huella[fila["huella"]] = (familia_id, fila["integrante_id"])
     if hogar not in conocidos.por_hogar:
-        await conn.execute(
-            text(
-                "INSERT INTO hogares_registro (registro, hogar, familia_id) VALUES (:r, :h, :f)"
-                " ON CONFLICT DO NOTHING"
-            ),
-            {"r": registro.value, "h": hogar, "f": familia_id},
+        conocidos.por_escribir_hogares.append(
+            {"registro": registro.value, "hogar": hogar, "familia_id": familia_id}
         )
         conocidos.por_hogar[hogar] = familia_id
