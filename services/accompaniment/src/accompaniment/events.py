@@ -12,7 +12,7 @@ private `NotasDeVisita`.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from juntos_events.events import DomainEvent, EventRegistry
 from pydantic import BaseModel, ConfigDict, Field
@@ -169,3 +169,33 @@ class SesionComunitariaRealizada(DomainEvent):
     tema_dimension: str | None = None
     familias: tuple[str, ...]
     para_desplazados: bool = False
+
+
+@events.register("ServicioRegistrado")
+class ServicioRegistrado(DomainEvent):
+    """A service an entity delivered (offer's ServicioPrestado) counts as evidence for an LB."""
+
+    familia_id: str
+    logro: Logro
+    integrante_id: str | None = None
+    referencia: str
+    fecha: date
+
+
+@events.register("RespuestasRegistradas", private=True)
+class RespuestasRegistradas(DomainEvent):
+    """Never published: the full questionnaire answers after a baseline or follow-up."""
+
+    familia_id: str
+    visita_id: str
+    respuestas: dict[str, Any]
+
+
+@events.register("PlanDetallado", private=True)
+class PlanDetallado(DomainEvent):
+    """Never published: the plan's actions and the family's resources, in the family's words."""
+
+    familia_id: str
+    version: int
+    acciones: dict[str, list[str]]
+    recursos: dict[str, list[str]]

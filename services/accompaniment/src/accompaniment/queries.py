@@ -1,1 +1,169 @@
-"""Accompaniment's local read models (a cogestor's caseload, a family's achievements)."""
+"""Accompaniment's read models: the roster learnt from enrollment, case summaries, sessions.
+
+The roster is how accompaniment knows a family without reading enrollment's tables: consumers of
+enrollment's events keep it, in the transaction that applies each event.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from accompaniment.domain import Caso
+from accompaniment.reglas import Miembro
+from accompaniment.vocabulario import EstadoLogro
+
+
+async def familia(conn: AsyncConnection, familia_id: str) -> Row[Any] | None:
+    return (
+        await conn.execute(text("SELECT * FROM familias WHERE familia_id = :f"), {"f": familia_id})
+    ).first()
+
+
+async def miembros(conn: AsyncConnection, familia_id: str) -> list[Miembro]:
+    rows = await conn.execute(
+        text(
+            "SELECT integrante_id, fecha_nacimiento, sexo, parentesco, discapacidad, gestante"
+            " FROM integrantes WHERE familia_id = :f AND activo ORDER BY integrante_id"
+        ),
+        {"f": familia_id},
+    )
+    return [Miembro(**r._mapping) for r in rows]
+
+
+async def registrar_familia(
+    conn: AsyncConnection, familia_id: str, municipio: str, desplazada: bool, estado: str
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO familias (familia_id, municipio, desplazada, estado_inscripcion)"
+            " VALUES (:f, :m, :d, :e) ON CONFLICT (familia_id) DO NOTHING"
+        ),
+        {"f": familia_id, "m": municipio, "d": desplazada, "e": estado},
+    )
+
+
+async def actualizar_familia(conn: AsyncConnection, familia_id: str, **valores: Any) -> None:
+    columnas = ", ".join(f"{k} = :{k}" for k in valores)
+    await conn.execute(
+        text(f"UPDATE familias SET {columnas} WHERE familia_id = :familia_id"),
+        {"familia_id": familia_id, **valores},
+    )
+
+
+async def guardar_integrante(
+    conn: AsyncConnection, familia_id: str, integrante: dict[str, Any], *, activo: bool = True
+) -> None:
+    await conn.execute(
+        text(
+            """
+            INSERT INTO integrantes (familia_id, integrante_id, fecha_nacimiento, sexo, parentesco,
+                                     discapacidad, gestante, activo)
+            VALUES (:familia_id, :integrante_id, :fecha_nacimiento, :sexo, :parentesco,
+                    :discapacidad, :gestante, :activo)
+            ON CONFLICT (familia_id, integrante_id) DO UPDATE SET
+                fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo,
+                parentesco = excluded.parentesco, discapacidad = excluded.discapacidad,
+                gestante = excluded.gestante, activo = excluded.activo
+            """
+        ),
+        {
+            "familia_id": familia_id,
+            "integrante_id": integrante["integrante_id"],
+            "fecha_nacimiento": date.fromisoformat(str(integrante["fecha_nacimiento"])),
+            "sexo": integrante["sexo"],
+            "parentesco": integrante["parentesco"],
+            "discapacidad": bool(integrante.get("discapacidad", False)),
+            "gestante": bool(integrante.get("gestante", False)),
+            "activo": activo,
+        },
+    )
+
+
+async def retirar_integrante(conn: AsyncConnection, familia_id: str, integrante_id: str) -> None:
+    await conn.execute(
+        text("UPDATE integrantes SET activo = false WHERE familia_id = :f AND integrante_id = :i"),
+        {"f": familia_id, "i": integrante_id},
+    )
+
+
+async def proyectar_caso(
+    conn: AsyncConnection, caso: Caso, version: int, ultima_visita: date | None
+) -> None:
+    pendientes = (
+        sum(1 for c in caso.tablero.values() if c.estado is EstadoLogro.POR_ALCANZAR)
+        if caso.tablero
+        else None
+    )
+    await conn.execute(
+        text(
+            """
+            UPDATE familias SET caso_abierto = :abierto, caso_version = :version,
+                   linea_base = coalesce(linea_base, :linea_base), plan_version = :plan,
+                   pendientes = :pendientes,
+                   ultima_visita = greatest(ultima_visita, :ultima_visita)
+            WHERE familia_id = :f AND caso_version < :version
+            """
+        ),
+        {
+            "f": caso.familia_id,
+            "abierto": caso.abierto,
+            "version": version,
+            "linea_base": ultima_visita if caso.linea_base is not None else None,
+            "plan": caso.plan_version,
+            "pendientes": pendientes,
+            "ultima_visita": ultima_visita,
+        },
+    )
+
+
+async def listar_casos(
+    conn: AsyncConnection,
+    *,
+    municipio: str | None,
+    departamento: str | None,
+    cogestor_id: str | None,
+    despues_de: str | None,
+    limite: int,
+) -> list[Row[Any]]:
+    filtros, params = ["caso_abierto"], {"limite": limite}
+    for columna, valor, sql in (
+        ("municipio", municipio, "municipio = :municipio"),
+        ("departamento", departamento, "left(municipio, 2) = :departamento"),
+        ("cogestor_id", cogestor_id, "cogestor_id = :cogestor_id"),
+        ("despues_de", despues_de, "familia_id > :despues_de"),
+    ):
+        if valor is not None:
+            filtros.append(sql)
+            params[columna] = valor
+    sql = f"SELECT * FROM familias WHERE {' AND '.join(filtros)} ORDER BY familia_id LIMIT :limite"
+    return list(await conn.execute(text(sql), params))
+
+
+async def guardar_sesion(conn: AsyncConnection, fila: dict[str, Any]) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO sesiones (sesion_id, municipio, fecha, tema_logro, tema_dimension,"
+            " familias, para_desplazados, cogestor_id) VALUES (:sesion_id, :municipio, :fecha,"
+            " :tema_logro, :tema_dimension, :familias, :para_desplazados, :cogestor_id)"
+            " ON CONFLICT DO NOTHING"
+        ),
+        fila,
+    )
+
+
+async def sesiones(
+    conn: AsyncConnection, municipio: str, despues_de: str | None, limite: int
+) -> list[Row[Any]]:
+    return list(
+        await conn.execute(
+            text(
+                "SELECT * FROM sesiones WHERE municipio = :m AND sesion_id > :d"
+                " ORDER BY sesion_id LIMIT :l"
+            ),
+            {"m": municipio, "d": despues_de or "", "l": limite},
+        )
+    )

@@ -1,0 +1,131 @@
+"""Offline sync: a cogestor's device uploads visits captured days ago, in one batch.
+
+Each item carries a client-generated id (it becomes the visit id, so a re-sent batch has no
+second effect) and the case version the device last saw. Items are applied one by one, each in
+its own transaction, and each gets its own result. A follow-up based on an older version is
+merged when the questions it changes were not changed since; if they were, it is a conflict,
+reported with the device's value and the current one, and nothing is written: never
+last-write-wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from juntos_events.commands import StaleVersion
+from juntos_events.store import ConcurrencyConflict
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from accompaniment import domain, handlers
+from accompaniment.domain import ReglaIncumplida
+from accompaniment.events import LineaBaseLevantada, RespuestasActualizadas
+from accompaniment.linea_base import aplicar_cambios
+
+
+@dataclass(frozen=True)
+class Conflicto:
+    pregunta: str
+    valor_dispositivo: Any
+    valor_actual: Any
+
+
+@dataclass
+class ResultadoItem:
+    id: str
+    estado: str  # APLICADO, DUPLICADO, CONFLICTO, RECHAZADO
+    version: int | None = None
+    detalle: str | None = None
+    conflictos: list[Conflicto] = field(default_factory=list)
+
+
+def valor_en(datos: Mapping[str, Any], ruta: str) -> Any:
+    actual: Any = datos
+    for parte in ruta.split("."):
+        if not isinstance(actual, Mapping) or parte not in actual:
+            return None
+        actual = actual[parte]
+    return actual
+
+
+async def cambiadas_desde(conn: AsyncConnection, familia_id: str, version: int) -> set[str] | None:
+    """Questions changed after `version`; None means everything (a baseline came after it)."""
+    cambiadas: set[str] = set()
+    for registrado in await handlers.store.read(conn, familia_id, after_version=version):
+        evento = registrado.event
+        if isinstance(evento, LineaBaseLevantada):
+            return None
+        if isinstance(evento, RespuestasActualizadas):
+            cambiadas.update(evento.preguntas)
+    return cambiadas
+
+
+async def conflictos(
+    conn: AsyncConnection, caso: domain.Caso, familia_id: str, vista: int, cambios: dict[str, Any]
+) -> list[Conflicto]:
+    """The item's changes that collide with changes made after the version the device saw."""
+    actuales = caso.respuestas()
+    if actuales is None:
+        return []
+    _, propias = aplicar_cambios(actuales, cambios)
+    otras = await cambiadas_desde(conn, familia_id, vista)
+    choques = set(propias) if otras is None else set(propias) & otras
+    actual = actuales.model_dump(mode="json")
+    return [
+        Conflicto(pregunta, valor_en(cambios, pregunta), valor_en(actual, pregunta))
+        for pregunta in sorted(choques)
+    ]
+
+
+async def aplicar_item(
+    srv: handlers.Servicios,
+    *,
+    item_id: str,
+    familia_id: str,
+    vista: int,
+    comando: Any,
+    cambios: dict[str, Any] | None,
+    actor: str,
+) -> ResultadoItem:
+    """One item in its own transaction; `comando(miembros)` builds the case command."""
+    try:
+        async with srv.engine.begin() as conn:
+            caso, version = await handlers.caso(conn, familia_id)
+            if item_id in caso.visitas:
+                return ResultadoItem(item_id, "DUPLICADO", version)
+            if vista < version and cambios is not None:
+                choques = await conflictos(conn, caso, familia_id, vista, cambios)
+                if choques:
+                    return ResultadoItem(
+                        item_id,
+                        "CONFLICTO",
+                        version,
+                        "answers changed since the version this device saw",
+                        choques,
+                    )
+            aplicado = await handlers.aplicar(
+                conn, familia_id, comando, actor=actor, expected=version
+            )
+            return ResultadoItem(item_id, "APLICADO", aplicado.version)
+    except ReglaIncumplida as regla:
+        return ResultadoItem(item_id, "RECHAZADO", None, str(regla))
+    except ValidationError as error:
+        return ResultadoItem(item_id, "RECHAZADO", None, _motivo(error))
+    except (StaleVersion, ConcurrencyConflict) as carrera:  # another writer won meanwhile
+        return ResultadoItem(item_id, "CONFLICTO", None, f"{carrera}; send the item again")
+
+
+def _motivo(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+        for e in error.errors(include_input=False, include_url=False)
+    )
+
+
+def resumen(resultados: Sequence[ResultadoItem]) -> dict[str, int]:
+    cuenta: dict[str, int] = {}
+    for r in resultados:
+        cuenta[r.estado] = cuenta.get(r.estado, 0) + 1
+    return cuenta
