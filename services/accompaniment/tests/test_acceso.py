@@ -9,6 +9,7 @@ from datetime import date
 
 import httpx
 import pytest
+from accompaniment.ejemplos import familia_ejemplo
 from fastapi import FastAPI
 from juntos_web import Role
 from juntos_web.testing import (
@@ -20,7 +21,6 @@ from juntos_web.testing import (
 )
 
 from .conftest import MUNICIPIO, cogestor, familia_vinculada
-from .linea_base_ejemplos import familia_ejemplo
 
 N, D, M, C, E = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR, Role.ENTIDAD
 STALE = {"If-Match": '"999"'}

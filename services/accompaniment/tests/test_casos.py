@@ -7,12 +7,12 @@ import uuid
 from datetime import date, timedelta
 
 from accompaniment import handlers
+from accompaniment.ejemplos import familia_ejemplo, hogar_completo, integrante_completo
 from accompaniment.reglas import Miembro
 from accompaniment.vocabulario import EstadoLogro
 from juntos_web import Role
 
 from .conftest import COGESTOR, MUNICIPIO, cogestor, como, entregar, familia_vinculada, integrante
-from .linea_base_ejemplos import familia_ejemplo, hogar_completo, integrante_completo
 
 HOY = date.today()
 

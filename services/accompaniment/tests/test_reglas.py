@@ -11,6 +11,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from accompaniment.ejemplos import (
+    DESPLAZADA_EJEMPLO,
+    familia_ejemplo,
+    hogar_completo,
+    integrante_completo,
+    nacido,
+)
 from accompaniment.linea_base import (
     VERSION,
     AsistenciaEducativa,
@@ -40,14 +47,6 @@ from accompaniment.reglas import (
 from accompaniment.vocabulario import EstadoLogro
 from juntos_catalogo import catalogo
 from pydantic import ValidationError
-
-from .linea_base_ejemplos import (
-    DESPLAZADA_EJEMPLO,
-    familia_ejemplo,
-    hogar_completo,
-    integrante_completo,
-    nacido,
-)
 
 HOY = date(2024, 6, 15)
 A, P, N = EstadoLogro.ALCANZADO, EstadoLogro.POR_ALCANZAR, EstadoLogro.NO_APLICA

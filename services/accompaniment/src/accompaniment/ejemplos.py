@@ -1,5 +1,5 @@
-"""Sample baselines for the service's tests: answers that meet every LB, and a sample family whose
-45 statuses are known by hand (`familia_ejemplo`).
+"""Sample baselines (tests, benchmarks, the simulator): answers that meet every LB, and a
+sample family whose 45 statuses are known by hand (`familia_ejemplo`).
 
 Birth dates are computed from the evaluation date, so the sample keeps its ages (and its
 expected statuses) whatever day the tests run: evaluate it with the same `hoy`, with
