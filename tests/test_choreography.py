@@ -1,0 +1,139 @@
+"""The program's choreography across real services and a real Kafka: a family is imported and
+vinculada in enrollment, accompaniment opens its case, the baseline and the plan leave nothing
+pending, accompaniment announces it, and enrollment graduates the family, which closes the case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from accompaniment.ejemplos import hogar_completo, integrante_completo
+from accompaniment.linea_base import LineaBase
+from accompaniment.main import create_app as accompaniment_app
+from enrollment.main import create_app as enrollment_app
+from juntos_events.topics import ensure_topics
+from juntos_web import Role
+from juntos_web.testing import bearer, service_client, settings_for_tests
+
+SAMPLE = Path(__file__).parents[1] / "services/enrollment/samples/sisben-muestra.csv"
+COGESTOR = "cgs-flujo"
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str, seconds: float = 60) -> Any:
+    async with asyncio.timeout(seconds):
+        while True:
+            value = await check()
+            if value:
+                return value
+            await asyncio.sleep(0.3)
+    raise AssertionError(what)  # pragma: no cover
+
+
+async def test_from_import_to_graduation(
+    pg_server, database_url: str, kafka_bootstrap: str
+) -> None:
+    await ensure_topics(kafka_bootstrap)
+    acomp_db = f"acomp_{uuid.uuid4().hex[:8]}"
+    pg_server.create_database(acomp_db)
+    enr = enrollment_app(
+        settings_for_tests(
+            "enrollment",
+            database_url=database_url,
+            kafka_bootstrap=kafka_bootstrap,
+            run_backbone=True,
+        )
+    )
+    acc = accompaniment_app(
+        settings_for_tests(
+            "accompaniment",
+            database_url=pg_server.async_url(acomp_db),
+            kafka_bootstrap=kafka_bootstrap,
+            run_backbone=True,
+        )
+    )
+    assert files("accompaniment")  # both packages installed in the workspace
+    async with service_client(enr) as e, service_client(acc) as a:
+        nacional = bearer(enr, Role.NACIONAL)
+        cogestor = bearer(enr, Role.COGESTOR, "05002", sub=COGESTOR)
+        r = await e.post(
+            "/v1/importaciones/SISBEN",
+            content=SAMPLE.read_bytes(),
+            headers={"content-type": "text/csv", **nacional},
+        )
+        assert r.status_code == 200, r.text
+        familia = (await e.get("/v1/familias?municipio=05002", headers=nacional)).json()["items"][0]
+        fid = familia["familia_id"]
+        detalle = (await e.get(f"/v1/familias/{fid}", headers=nacional)).json()
+        jefe = next(i for i in detalle["integrantes"] if i["parentesco"] == "JEFE")
+        await e.put(
+            f"/v1/cogestores/{COGESTOR}",
+            headers=nacional,
+            json={"operador": "op", "microrregion": "mr", "municipios": ["05002"]},
+        )
+        assert (
+            await e.put(
+                f"/v1/familias/{fid}/cogestor", headers=nacional, json={"cogestor_id": COGESTOR}
+            )
+        ).status_code == 200
+        r = await e.post(
+            f"/v1/familias/{fid}/vinculacion",
+            headers=cogestor,
+            json={
+                "fecha": date.today().isoformat(),
+                "firmante_id": jefe["integrante_id"],
+                "lugar_municipio": "05002",
+            },
+        )
+        assert r.status_code == 200, r.text
+
+        async def caso_abierto() -> dict | None:
+            r = await a.get(f"/v1/casos/{fid}", headers=cogestor)
+            return r.json() if r.status_code == 200 and r.json()["estado"] == "ABIERTO" else None
+
+        caso = await until(caso_abierto, "accompaniment opened the case")
+        assert caso["cogestor_id"] == COGESTOR and caso["municipio"] == "05002"
+
+        linea_base = LineaBase(
+            hogar=hogar_completo(),
+            integrantes={i["integrante_id"]: integrante_completo() for i in detalle["integrantes"]},
+        )
+        r = await a.post(
+            f"/v1/casos/{fid}/linea-base",
+            headers=cogestor,
+            json={
+                "fecha": date.today().isoformat(),
+                "duracion_minutos": 60,
+                "linea_base": linea_base.model_dump(mode="json"),
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["pendientes"] == 1  # only the plan familiar
+        r = await a.put(
+            f"/v1/casos/{fid}/plan",
+            headers=cogestor,
+            json={
+                "fecha": date.today().isoformat(),
+                "prioridades": [
+                    {"logro": "LB34", "fecha_meta": "2027-01-01", "acciones": ["seguir el plan"]}
+                ],
+            },
+        )
+        assert r.status_code == 200, r.text
+
+        async def promovida() -> bool:
+            r = await e.get(f"/v1/familias/{fid}", headers=nacional)
+            return r.json()["estado"] == "PROMOVIDA"
+
+        await until(promovida, "enrollment graduated the family")
+
+        async def cerrado() -> bool:
+            r = await a.get(f"/v1/casos/{fid}", headers=bearer(acc, Role.NACIONAL))
+            return r.json()["estado"] == "CERRADO"
+
+        await until(cerrado, "accompaniment closed the case")
