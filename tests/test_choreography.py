@@ -16,6 +16,7 @@ from typing import Any
 from accompaniment.ejemplos import hogar_completo, integrante_completo
 from accompaniment.linea_base import LineaBase
 from accompaniment.main import create_app as accompaniment_app
+from aiokafka import AIOKafkaConsumer
 from enrollment.main import create_app as enrollment_app
 from juntos_events.topics import ensure_topics
 from juntos_web import Role
@@ -23,6 +24,7 @@ from juntos_web.testing import bearer, service_client, settings_for_tests
 
 SAMPLE = Path(__file__).parents[1] / "services/enrollment/samples/sisben-muestra.csv"
 COGESTOR = "cgs-flujo"
+NOTA = "Visitamos a Pedro Suárez en su casa"  # the sample's head of household in 05002
 
 
 async def until(check: Callable[[], Awaitable[Any]], what: str, seconds: float = 60) -> Any:
@@ -137,3 +139,25 @@ async def test_from_import_to_graduation(
             return r.json()["estado"] == "CERRADO"
 
         await until(cerrado, "accompaniment closed the case")
+    # the cogestor's notes (free text naming people) and the position never reach Kafka
+    raw = await topic_bytes(kafka_bootstrap, "juntos.accompaniment.events")
+    assert b"LineaBaseLevantada" in raw and b"TodosLosLogrosAlcanzados" in raw
+    for secret in (b"Pedro", b"Su\xc3\xa1rez", b"6.25", b"RespuestasRegistradas", b"NotasDeVisita"):
+        assert secret not in raw, secret
+
+
+async def topic_bytes(bootstrap: str, topic: str) -> bytes:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    seen = b""
+    try:
+        for _ in range(10):
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    seen += r.value + b"".join(v for _, v in r.headers)
+    finally:
+        await consumer.stop()
+    return seen
