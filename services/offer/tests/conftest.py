@@ -63,6 +63,7 @@ def entidad(app: FastAPI, nombre: str = TEST_ENTIDAD) -> dict:
 
 def programa_body(**cambios: Any) -> dict:
     return {
+        "entidad": TEST_ENTIDAD,
         "titulo": "Atención integral a la primera infancia",
         "nivel": "NACIONAL",
         "alcance": "INTEGRANTE",
@@ -76,9 +77,8 @@ def programa_body(**cambios: Any) -> dict:
 async def registrar(
     client: httpx.AsyncClient, app: FastAPI, quien: str = TEST_ENTIDAD, **cambios: Any
 ) -> dict:
-    r = await client.post(
-        "/v1/programas", json=programa_body(**cambios), headers=entidad(app, quien)
-    )
+    cuerpo = programa_body(entidad=quien, **cambios)
+    r = await client.post("/v1/programas", json=cuerpo, headers=entidad(app, quien))
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -42,7 +42,13 @@ from offer.tipos import (
     version,
 )
 from offer.tipos import Dimension as DimensionCodigo
-from offer.vocabulario import Alcance, EstadoCupo, MotivoLiberacion, NivelGobierno
+from offer.vocabulario import (
+    Alcance,
+    EstadoCupo,
+    MotivoLiberacion,
+    MotivoLiberacionManual,
+    NivelGobierno,
+)
 
 router = v1_router()
 router.include_router(api_reportes.router)
@@ -61,9 +67,7 @@ Srv = Annotated[Servicios, Depends(srv)]
 
 
 class ProgramaEntrada(BaseModel):
-    entidad: Entidad | None = Field(
-        None, description="The entity that runs it; an entity's token gives its own"
-    )
+    entidad: Entidad = Field(description="The entity that runs it (an entity: its own code)")
     titulo: str = Field(min_length=3, max_length=200, pattern=PRINTABLE)
     nivel: NivelGobierno
     alcance: Alcance = Alcance.INTEGRANTE
@@ -174,7 +178,9 @@ class LoteVista(BaseModel):
 
 
 class LiberacionEntrada(BaseModel):
-    motivo: MotivoLiberacion = Field(description="FAMILIA_EGRESADA is set by enrollment's exits")
+    motivo: MotivoLiberacionManual = Field(
+        description="(FAMILIA_EGRESADA comes from enrollment's exit events)"
+    )
     fecha: date | None = None
 
 
@@ -261,35 +267,37 @@ def _datos(entrada: ProgramaEntrada, entidad: str) -> domain.DatosPrograma:
     )
 
 
-def _entidad(p: Principal, pedida: str | None) -> str:
-    if p.role is Role.ENTIDAD:
-        assert p.entidad is not None
-        if pedida is not None and pedida != p.entidad:
-            raise Problem(403, "an entity registers only its own programs", type="out-of-scope")
-        return p.entidad
-    if pedida is None:
-        raise Problem(422, "entidad: national staff must name the entity", type="validation")
+def _entidad(p: Principal, pedida: str) -> str:
+    if p.role is Role.ENTIDAD and pedida != p.entidad:
+        raise Problem(403, "an entity registers only its own programs", type="out-of-scope")
     return pedida
 
 
 # --- programs ---------------------------------------------------------------------------------
 
 
+class RegistroEntrada(ProgramaEntrada):
+    programa_id: uuid.UUID | None = Field(
+        None,
+        description="Choose the id to make retries safe: the same registration again is"
+        " answered with the program, a different one with 409",
+    )
+
+
 @router.post(
     "/programas",
     summary="Register a program in the Mapa de Oferta Local (an entity: its own)",
     status_code=201,
-    responses={409: problem_doc("A program with that id already exists")},
+    responses={409: problem_doc("A different program already has that id")},
 )
 async def registrar_programa(
-    entrada: ProgramaEntrada,
+    entrada: RegistroEntrada,
     request: Request,
     s: Srv,
     p: Annotated[Principal, Depends(require(N, E))],
-    idempotency_key: IdempotencyKey = None,
 ) -> ProgramaVista:
     entidad = _entidad(p, entrada.entidad)
-    pid = str(uuid.uuid4())
+    pid = str(entrada.programa_id or uuid.uuid4())
     comando = domain.RegistrarPrograma(pid, _datos(entrada, entidad))
 
     async def run() -> tuple[BaseModel, int]:
@@ -297,7 +305,7 @@ async def registrar_programa(
         async with s.engine.connect() as conn:
             return await _vista_programa(conn, pid), hecho.version
 
-    return await _responder(request, p, idempotency_key, run, 201)  # type: ignore[return-value]
+    return await _responder(request, p, None, run, 201)  # type: ignore[return-value]
 
 
 @router.get("/programas", summary="Programs, by municipality, dimension, LB or entity (cursor)")
@@ -367,8 +375,8 @@ async def actualizar_programa(
 ) -> ProgramaVista:
     pid = str(programa_id)
     async with s.engine.connect() as conn:
-        fila = await _programa(conn, p, programa_id)
-    comando = domain.ActualizarPrograma(_datos(entrada, entrada.entidad or fila.entidad))
+        await _programa(conn, p, programa_id)
+    comando = domain.ActualizarPrograma(_datos(entrada, _entidad(p, entrada.entidad)))
 
     async def run() -> tuple[BaseModel, int]:
         hecho = await handlers.mandar_programa(
@@ -618,10 +626,6 @@ async def liberar(
     s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, E))],
 ) -> AsignacionVista:
-    if entrada.motivo is MotivoLiberacion.FAMILIA_EGRESADA:
-        raise Problem(
-            422, "motivo: FAMILIA_EGRESADA comes from enrollment's exit events", type="validation"
-        )
     async with s.engine.connect() as conn:
         fila = await queries.asignacion(conn, str(cupo_id))
         if fila is None:
@@ -635,7 +639,7 @@ async def liberar(
             fila.municipio,
             fila.periodo,
             str(cupo_id),
-            entrada.motivo,
+            MotivoLiberacion(entrada.motivo.value),
             entrada.fecha or s.hoy(),
             actor=p.sub,
         )

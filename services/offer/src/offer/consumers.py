@@ -150,7 +150,7 @@ async def tablero(envelope: Envelope, conn: AsyncConnection) -> None:
     if es_mas_antiguo(
         (ev.fecha, envelope.time), (guardado.fecha, guardado.recibido) if guardado else None
     ):
-        log.info("older board ignored", familia_id=ev.familia_id, event=envelope.id)
+        log.info("older board ignored", familia_id=ev.familia_id, event_id=envelope.id)
         return
     anteriores = await proyecciones.demanda_de(conn, ev.familia_id)
     nuevas = reemplazar(

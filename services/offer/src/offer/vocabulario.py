@@ -49,6 +49,13 @@ class MotivoLiberacion(StrEnum):
     FAMILIA_EGRESADA = "FAMILIA_EGRESADA"  # the family left JUNTOS (enrollment's exit events)
 
 
+class MotivoLiberacionManual(StrEnum):
+    """The reasons a user gives; FAMILIA_EGRESADA only comes from enrollment's exits."""
+
+    RECHAZADO = "RECHAZADO"
+    VENCIDO = "VENCIDO"
+
+
 class EstadoCupo(StrEnum):
     ASIGNADO = "ASIGNADO"
     LIBERADO = "LIBERADO"
