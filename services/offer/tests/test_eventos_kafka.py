@@ -13,7 +13,6 @@ import pytest
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from enrollment import events as inscripcion
-from fastapi import FastAPI
 from juntos_events.envelope import encode
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade

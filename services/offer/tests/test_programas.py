@@ -121,3 +121,27 @@ async def test_update_with_if_match_and_slots_only_where_it_runs(
     assert [x["logros"] for x in por_lb.json()["items"]] == [["LB21"]]
     municipal = await client.get("/v1/programas", headers=como(app, Role.MUNICIPAL, "05004"))
     assert [x["programa_id"] for x in municipal.json()["items"]] == [p["programa_id"]]
+
+
+async def test_slots_follow_the_programs_lb_and_municipalities(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    p = await registrar(client, app)
+    await habilitar(client, app, p, 7)
+    await habilitar(client, app, p, 3, municipio="05002")
+    url = f"/v1/programas/{p['programa_id']}"
+    r = await client.put(
+        url, json=programa_body(logros=["LB8", "LB12"], municipios=["05001"]), headers=entidad(app)
+    )
+    assert r.status_code == 200, r.text
+    ultimos = {(e["municipio"], e["periodo"]): e for e in await eventos(app, "CuposHabilitados")}
+    assert (ultimos["05001", "2026"]["cupos"], ultimos["05001", "2026"]["logros"]) == (
+        7,
+        ["LB8", "LB12"],
+    )
+    assert ultimos["05002", "2026"]["cupos"] == 0  # it no longer runs there
+    assert len(await eventos(app, "CuposHabilitados")) == 4
+    lb12 = await client.get(
+        "/v1/municipios/05001/demanda?logro=LB12", headers=como(app, Role.NACIONAL)
+    )
+    assert lb12.json()[0]["cupos"] == 7

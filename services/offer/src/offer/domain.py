@@ -215,6 +215,7 @@ class Cupos:
     municipio: str = ""
     periodo: str = ""
     capacidad: int = 0
+    logros: tuple[str, ...] = ()
     habilitados: bool = False
     asignados: Mapping[str, Asignado] = field(default_factory=dict)
     liberados: frozenset[str] = frozenset()
@@ -251,6 +252,7 @@ def _(e: CuposHabilitados, s: Cupos) -> Cupos:
         municipio=e.municipio,
         periodo=e.periodo,
         capacidad=e.cupos,
+        logros=e.logros,
         habilitados=True,
     )
 
@@ -273,6 +275,9 @@ def fold_cupos(events: Iterable[DomainEvent], state: Cupos | None = None) -> Cup
 
 @dataclass(frozen=True)
 class HabilitarCupos:
+    """Set the capacity; also re-published when the program's LB change (same capacity) or it
+    leaves the municipality (0), so that consumers keeping the latest value stay right."""
+
     programa: Programa
     municipio: str
     periodo: str
@@ -327,13 +332,13 @@ def decide_cupos(state: Cupos, c: ComandoCupos) -> list[DomainEvent]:
 
 def _habilitar(state: Cupos, c: HabilitarCupos) -> list[DomainEvent]:
     datos = c.programa.vigente()
-    if c.municipio not in datos.municipios:
+    if c.municipio not in datos.municipios and c.cupos > 0:
         raise ReglaIncumplida(
             f"the program does not run in municipality {c.municipio}; add it to the program first",
             status=422,
             codigo="municipality-not-in-program",
         )
-    if state.habilitados and state.capacidad == c.cupos:
+    if state.habilitados and (state.capacidad, state.logros) == (c.cupos, datos.logros):
         return []
     return [
         CuposHabilitados(

@@ -105,6 +105,17 @@ async def mandar_programa(
             ahora.municipios,
         ):
             return
+        # the program's slots follow it: new LB, or 0 where it no longer runs
+        for fila in await queries.cupos_de_programa(conn, programa_id):
+            n = fila.capacidad if fila.municipio in ahora.municipios else 0
+            comando = HabilitarCupos(hecho.after, fila.municipio, fila.periodo, n)
+            await cupos.apply(
+                conn,
+                cupos_stream(programa_id, fila.municipio, fila.periodo),
+                given(comando),
+                actor=actor,
+                after=_despues_cupos(actor, {}),
+            )
         municipios = await queries.municipios_con_cupos(conn, programa_id)
         logros = set(ahora.logros) | set(antes.logros if antes else ())
         await balance.ajustar(
