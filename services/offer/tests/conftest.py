@@ -239,7 +239,7 @@ class EnrollmentReal:
         return bearer(self.app, role, scope)["Authorization"].removeprefix("Bearer ")
 
 
-def _servir(app: FastAPI) -> Iterator[str]:
+def servir(app: FastAPI) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -263,7 +263,7 @@ async def enrollment(pg_server: Any) -> AsyncIterator[EnrollmentReal]:
     url = pg_server.async_url(nombre)
     await upgrade(url, ENROLLMENT_MIGRATIONS)
     app = enrollment_app(settings_for_tests("enrollment", database_url=url))
-    servidor = _servir(app)
+    servidor = servir(app)
     base = next(servidor)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=60) as c:
