@@ -18,7 +18,7 @@ from juntos_web.testing import closed_port
 from offer.main import create_app
 from offer.ruaf import COLUMNAS
 
-from .conftest import MIGRATIONS, EnrollmentReal, servir, como, offer_settings, programa_body
+from .conftest import MIGRATIONS, EnrollmentReal, como, offer_settings, programa_body, servir
 
 
 @pytest.fixture
