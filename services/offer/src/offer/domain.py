@@ -225,52 +225,59 @@ class Cupos:
     def libres(self) -> int:
         return max(0, self.capacidad - len(self.asignados))
 
-    def tiene(self, familia_id: str, integrante_id: str | None) -> str | None:
-        """The slot the family (or, for a member, that member) already holds here."""
+    def ocupacion(self) -> Ocupacion:
+        o = Ocupacion()
         for cupo_id, a in self.asignados.items():
-            if a.familia_id == familia_id and (
-                integrante_id is None or a.integrante_id == integrante_id
-            ):
-                return cupo_id
-        return None
+            o.tomar(cupo_id, a.familia_id, a.integrante_id)
+        return o
+
+
+@dataclass
+class Ocupacion:
+    """Who holds a slot of the stream: built once per decision, so a batch stays linear."""
+
+    familias: dict[str, str] = field(default_factory=dict)
+    personas: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    cupos: set[str] = field(default_factory=set)
+
+    def de(self, familia_id: str, integrante_id: str | None) -> str | None:
+        """The slot the family (or, for a member, that member) already holds here."""
+        if integrante_id is None:
+            return self.familias.get(familia_id)
+        return self.personas.get((familia_id, integrante_id))
+
+    def tomar(self, cupo_id: str, familia_id: str, integrante_id: str | None) -> None:
+        self.cupos.add(cupo_id)
+        self.familias.setdefault(familia_id, cupo_id)
+        self.personas.setdefault((familia_id, integrante_id), cupo_id)
 
 
 def cupos_stream(programa_id: str, municipio: str, periodo: str) -> str:
     return f"cupos:{programa_id}:{municipio}:{periodo}"
 
 
-@singledispatch
-def _evolve_cupos(event: DomainEvent, state: Cupos) -> Cupos:
-    return state
-
-
-@_evolve_cupos.register
-def _(e: CuposHabilitados, s: Cupos) -> Cupos:
-    return replace(
-        s,
-        programa_id=e.programa_id,
-        municipio=e.municipio,
-        periodo=e.periodo,
-        capacidad=e.cupos,
-        logros=e.logros,
-        habilitados=True,
-    )
-
-
-@_evolve_cupos.register
-def _(e: CupoAsignado, s: Cupos) -> Cupos:
-    nuevo = Asignado(e.familia_id, e.integrante_id, e.logros, e.fecha)
-    return replace(s, asignados={**s.asignados, e.cupo_id: nuevo})
-
-
-@_evolve_cupos.register
-def _(e: CupoLiberado, s: Cupos) -> Cupos:
-    resto = {k: v for k, v in s.asignados.items() if k != e.cupo_id}
-    return replace(s, asignados=resto, liberados=s.liberados | {e.cupo_id})
-
-
 def fold_cupos(events: Iterable[DomainEvent], state: Cupos | None = None) -> Cupos:
-    return reduce(lambda s, e: _evolve_cupos(e, s), events, state or Cupos())
+    """The slots after `events`; one pass with local copies (a stream holds thousands)."""
+    s = state or Cupos()
+    asignados, liberados = dict(s.asignados), set(s.liberados)
+    for e in events:
+        match e:
+            case CuposHabilitados():
+                s = replace(
+                    s,
+                    programa_id=e.programa_id,
+                    municipio=e.municipio,
+                    periodo=e.periodo,
+                    capacidad=e.cupos,
+                    logros=e.logros,
+                    habilitados=True,
+                )
+            case CupoAsignado():
+                asignados[e.cupo_id] = Asignado(e.familia_id, e.integrante_id, e.logros, e.fecha)
+            case CupoLiberado():
+                asignados.pop(e.cupo_id, None)
+                liberados.add(e.cupo_id)
+    return replace(s, asignados=asignados, liberados=frozenset(liberados))
 
 
 @dataclass(frozen=True)
@@ -317,14 +324,14 @@ def decide_cupos(state: Cupos, c: ComandoCupos) -> list[DomainEvent]:
         case HabilitarCupos():
             return _habilitar(state, c)
         case AsignarCupo():
-            return [_asignar(state, c)]
+            return [_asignar(state, c, state.ocupacion(), 0)]
         case AsignarLote():
-            nuevos: list[DomainEvent] = []
+            ocupacion, nuevos = state.ocupacion(), []
             for uno in c.elegidos:
-                evento = _asignar(state, uno)
-                state = _evolve_cupos(evento, state)
+                evento = _asignar(state, uno, ocupacion, len(nuevos))
+                ocupacion.tomar(evento.cupo_id, evento.familia_id, evento.integrante_id)
                 nuevos.append(evento)
-            return nuevos
+            return list(nuevos)
         case LiberarCupo():
             return _liberar(state, c)
     raise TypeError(f"unknown command {c!r}")  # pragma: no cover
@@ -352,14 +359,15 @@ def _habilitar(state: Cupos, c: HabilitarCupos) -> list[DomainEvent]:
     ]
 
 
-def _asignar(state: Cupos, c: AsignarCupo) -> CupoAsignado:
+def _asignar(state: Cupos, c: AsignarCupo, ocupacion: Ocupacion, nuevos: int) -> CupoAsignado:
+    """One slot; `ocupacion` and `nuevos` count the slots a batch has already taken."""
     datos = c.programa.vigente()
     if not state.habilitados or state.municipio not in datos.municipios:
         raise ReglaIncumplida(
             "the program has no slots enabled in this municipality and period",
             codigo="no-slots",
         )
-    if c.cupo_id in state.asignados or c.cupo_id in state.liberados:
+    if c.cupo_id in ocupacion.cupos or c.cupo_id in state.liberados:
         raise ReglaIncumplida("that slot was already assigned", codigo="already-assigned")
     hogar = c.hogar
     if hogar is None:
@@ -389,13 +397,13 @@ def _asignar(state: Cupos, c: AsignarCupo) -> CupoAsignado:
             codigo="no-demand",
         )
     clave = c.integrante_id if datos.alcance is Alcance.INTEGRANTE else None
-    ya = state.tiene(hogar.familia_id, clave)
+    ya = ocupacion.de(hogar.familia_id, clave)
     if ya is not None:
         raise ReglaIncumplida(
             f"{'the member' if clave else 'the family'} already holds slot {ya} here",
             codigo="already-has-slot",
         )
-    if state.libres == 0:
+    if state.libres - nuevos <= 0:
         raise ReglaIncumplida(f"all {state.capacidad} slots are assigned", codigo="no-capacity")
     return CupoAsignado(
         cupo_id=c.cupo_id,

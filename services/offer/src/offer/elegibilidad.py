@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from offer.vocabulario import Alcance, Vulnerabilidad
 
@@ -32,8 +32,7 @@ def edad(nacimiento: date, dia: date) -> int:
     return dia.year - nacimiento.year - ((dia.month, dia.day) < (nacimiento.month, nacimiento.day))
 
 
-@dataclass(frozen=True)
-class Persona:
+class Persona(NamedTuple):
     integrante_id: str
     fecha_nacimiento: date
     sexo: str
@@ -41,9 +40,8 @@ class Persona:
     gestante: bool = False
 
 
-@dataclass(frozen=True)
-class Pendiente:
-    """An LB POR_ALCANZAR on the family's latest board."""
+class Pendiente(NamedTuple):
+    """An LB POR_ALCANZAR on the family's latest board (tuples: a batch builds 10^5 of them)."""
 
     logro: str
     desde: date
@@ -176,17 +174,18 @@ def candidatos(
 ) -> list[Candidato]:
     """Every candidate of the municipality, in priority order; holders of a slot here excluded."""
     out: list[Candidato] = []
+    ocupacion = cupos.ocupacion()
     for hogar in hogares:
         if hogar.municipio != cupos.municipio:
             continue
         if d.alcance is Alcance.FAMILIA:
-            if cupos.tiene(hogar.familia_id, None) is None:
+            if ocupacion.de(hogar.familia_id, None) is None:
                 c = candidato(d, hogar, None, fecha)
                 if c is not None:
                     out.append(c)
             continue
         for iid in sorted(hogar.integrantes):
-            if cupos.tiene(hogar.familia_id, iid) is None:
+            if ocupacion.de(hogar.familia_id, iid) is None:
                 c = candidato(d, hogar, iid, fecha)
                 if c is not None:
                     out.append(c)

@@ -17,66 +17,66 @@ from offer.elegibilidad import Hogar, Pendiente, Persona
 
 # --- the families a command or a batch looks at ----------------------------------------------
 
-_DE_MUNICIPIO = "SELECT DISTINCT familia_id FROM demanda WHERE municipio = :m AND logro = ANY(:lbs)"
-_UNA = "SELECT CAST(:f AS text) AS familia_id"
+_DE_MUNICIPIO = "SELECT DISTINCT familia_id FROM demanda WHERE municipio = $1 AND logro = ANY($2)"
+_UNA = "SELECT $1::text AS familia_id WHERE $2::text[] IS NOT NULL"
 
 
 async def _hogares(
-    conn: AsyncConnection, conjunto: str, params: dict[str, Any], logros: Sequence[str]
+    conn: AsyncConnection, conjunto: str, clave: str, logros: Sequence[str]
 ) -> list[Hogar]:
-    p = {**params, "lbs": list(logros)}
-    familias = {
-        r.familia_id: r
-        for r in await conn.execute(
-            text(f"SELECT * FROM familias WHERE familia_id IN ({conjunto})"), p
-        )
-    }
+    """Families of `conjunto` with their members, and their pending `logros` with priorities.
+
+    Plain asyncpg under the caller's transaction: a batch reads every family of a municipality
+    with demand (tens of thousands of rows), and asyncpg's records are cheap to build.
+    """
+    apg = (await conn.get_raw_connection()).driver_connection
+    assert apg is not None
+    args = (clave, list(logros))
+    familias = await apg.fetch(
+        f"SELECT familia_id, municipio, desplazada, activa FROM familias"
+        f" WHERE familia_id IN ({conjunto})",
+        *args,
+    )
     miembros: dict[str, dict[str, Persona]] = defaultdict(dict)
-    for r in await conn.execute(
-        text(f"SELECT * FROM integrantes WHERE familia_id IN ({conjunto})"), p
+    for r in await apg.fetch(
+        "SELECT familia_id, integrante_id, fecha_nacimiento, sexo, discapacidad, gestante"
+        f" FROM integrantes WHERE familia_id IN ({conjunto})",
+        *args,
     ):
-        miembros[r.familia_id][r.integrante_id] = Persona(
-            r.integrante_id, r.fecha_nacimiento, r.sexo, r.discapacidad, r.gestante
-        )
+        miembros[r[0]][r[1]] = Persona(r[1], r[2], r[3], r[4], r[5])
     orden: dict[tuple[str, str], int] = {
-        (r.familia_id, r.logro): r.orden
-        for r in await conn.execute(
-            text(
-                "SELECT familia_id, logro, orden FROM prioridades"
-                f" WHERE familia_id IN ({conjunto}) AND logro = ANY(:lbs)"
-            ),
-            p,
+        (r[0], r[1]): r[2]
+        for r in await apg.fetch(
+            "SELECT familia_id, logro, orden FROM prioridades"
+            f" WHERE familia_id IN ({conjunto}) AND logro = ANY($2)",
+            *args,
         )
     }
     pendientes: dict[str, dict[str, Pendiente]] = defaultdict(dict)
     municipio: dict[str, str] = {}
-    for r in await conn.execute(
-        text(
-            "SELECT familia_id, logro, municipio, integrantes, desde FROM demanda"
-            f" WHERE familia_id IN ({conjunto}) AND logro = ANY(:lbs)"
-        ),
-        p,
+    for r in await apg.fetch(
+        "SELECT familia_id, logro, municipio, integrantes, desde FROM demanda"
+        f" WHERE familia_id IN ({conjunto}) AND logro = ANY($2)",
+        *args,
     ):
-        municipio[r.familia_id] = r.municipio
-        pendientes[r.familia_id][r.logro] = Pendiente(
-            r.logro, r.desde, tuple(r.integrantes), orden.get((r.familia_id, r.logro))
-        )
+        municipio[r[0]] = r[2]
+        pendientes[r[0]][r[1]] = Pendiente(r[1], r[4], tuple(r[3]), orden.get((r[0], r[1])))
     return [
         Hogar(
-            familia_id=fid,
-            municipio=municipio.get(fid) or f.municipio or "",
-            desplazada=f.desplazada,
-            activa=f.activa,
-            integrantes=miembros.get(fid, {}),
-            pendientes=pendientes.get(fid, {}),
+            familia_id=f[0],
+            municipio=municipio.get(f[0]) or f[1] or "",
+            desplazada=f[2],
+            activa=f[3],
+            integrantes=miembros.get(f[0], {}),
+            pendientes=pendientes.get(f[0], {}),
         )
-        for fid, f in sorted(familias.items())
+        for f in sorted(familias, key=lambda f: f[0])
     ]
 
 
 async def hogar(conn: AsyncConnection, familia_id: str, logros: Sequence[str]) -> Hogar | None:
     """One family with its pending `logros`, or None if enrollment never told offer about it."""
-    hallados = await _hogares(conn, _UNA, {"f": familia_id}, logros)
+    hallados = await _hogares(conn, _UNA, familia_id, logros)
     return hallados[0] if hallados else None
 
 
@@ -84,7 +84,7 @@ async def hogares_con_demanda(
     conn: AsyncConnection, municipio: str, logros: Sequence[str]
 ) -> list[Hogar]:
     """Every known family of the municipality with one of `logros` pending."""
-    return await _hogares(conn, _DE_MUNICIPIO, {"m": municipio}, logros)
+    return await _hogares(conn, _DE_MUNICIPIO, municipio, logros)
 
 
 # --- programs and slots -----------------------------------------------------------------------
