@@ -9,14 +9,15 @@ caller named the version it saw (If-Match): then it gets StaleVersion.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, StaleVersion, given, retrying
 from juntos_events.store import ConcurrencyConflict
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from offer import balance, domain, proyecciones, queries
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from offer.enrollment import Enrollment
     from offer.settings import OfferSettings
 
+R = TypeVar("R")
 COLOMBIA = ZoneInfo("America/Bogota")
 INTENTOS = 5
 
@@ -58,6 +60,30 @@ class Servicios:
     enrollment: Enrollment
     settings: OfferSettings
     hoy: Callable[[], date] = hoy_en_colombia
+
+
+TRANSITORIOS = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+async def ejecutar(
+    engine: AsyncEngine,
+    run: Callable[[AsyncConnection], Awaitable[R]],
+    *,
+    expected: int | None = None,
+) -> R:
+    """`retrying` (lost races), and again when PostgreSQL broke a deadlock against us.
+
+    Slot and program changes lock demand-supply rows in (municipio, logro) order, but a
+    consumer's batch of several boards may hold some of them already; PostgreSQL then aborts one
+    side, and a fresh attempt simply waits for the other.
+    """
+    for intento in range(INTENTOS):
+        try:
+            return await retrying(engine, run, expected=expected, attempts=INTENTOS)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in TRANSITORIOS or intento == INTENTOS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def programa_stream(programa_id: str) -> str:
@@ -122,7 +148,7 @@ async def mandar_programa(
             conn, suministro={(m, lb) for m in municipios for lb in logros}, actor=actor
         )
 
-    return await retrying(
+    return await ejecutar(
         srv.engine,
         lambda conn: programas.apply(
             conn,
@@ -133,7 +159,6 @@ async def mandar_programa(
             after=despues,
         ),
         expected=if_match,
-        attempts=INTENTOS,
     )
 
 
@@ -163,7 +188,7 @@ async def habilitar_cupos(
         programa, _ = await cargar_programa(conn, programa_id)
         return HabilitarCupos(programa, municipio, periodo, n)
 
-    return await retrying(
+    return await ejecutar(
         srv.engine,
         lambda conn: cupos.apply(
             conn,
@@ -172,7 +197,6 @@ async def habilitar_cupos(
             actor=actor,
             after=_despues_cupos(actor, {}),
         ),
-        attempts=INTENTOS,
     )
 
 
@@ -200,7 +224,7 @@ async def asignar_cupo(
             desde[cupo_id] = min(p.desde for p in pendientes)
         return AsignarCupo(cupo_id, programa, hogar, integrante_id, fecha)
 
-    return await retrying(
+    return await ejecutar(
         srv.engine,
         lambda conn: cupos.apply(
             conn,
@@ -209,7 +233,6 @@ async def asignar_cupo(
             actor=actor,
             after=_despues_cupos(actor, desde),
         ),
-        attempts=INTENTOS,
     )
 
 
@@ -277,12 +300,11 @@ async def asignar_lote(
         desde.update({cid: c.pendiente_desde for c, cid in lote.elegidos})
         return comando
 
-    hecho = await retrying(
+    hecho = await ejecutar(
         srv.engine,
         lambda conn: cupos.apply(
             conn, stream, construir, actor=actor, after=_despues_cupos(actor, desde)
         ),
-        attempts=INTENTOS,
     )
     lote.version = hecho.version
     return lote
@@ -303,7 +325,7 @@ async def liberar_cupo(
         programa, _ = await cargar_programa(conn, programa_id)
         return LiberarCupo(cupo_id, programa, motivo, fecha)
 
-    return await retrying(
+    return await ejecutar(
         srv.engine,
         lambda conn: cupos.apply(
             conn,
@@ -312,7 +334,6 @@ async def liberar_cupo(
             actor=actor,
             after=_despues_cupos(actor, {}),
         ),
-        attempts=INTENTOS,
     )
 
 
