@@ -15,6 +15,7 @@ from juntos_web import Principal, Problem, Role, problem_doc, require
 from pydantic import BaseModel, Field
 
 from offer import queries, ruaf
+from offer.api_comun import Srv
 from offer.enrollment import EnrollmentNoDisponible
 from offer.handlers import Servicios
 from offer.tipos import E, N
@@ -35,11 +36,6 @@ class ImportacionRuaf(BaseModel):
         description="filas, registradas, ya_registradas, no_encontradas, rechazadas"
     )
     rechazos: list[Rechazo] = Field(description="The first rejected rows (all: GET .../rechazos)")
-
-
-def _srv(request: Request) -> Servicios:
-    servicios: Servicios = request.app.state.offer
-    return servicios
 
 
 async def _vista(s: Servicios, p: Principal, iid: uuid.UUID) -> ImportacionRuaf:
@@ -81,7 +77,7 @@ CUERPO: dict[str, Any] = {
 )
 async def importar_ruaf(
     request: Request,
-    s: Annotated[Servicios, Depends(_srv)],
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, E))],
 ) -> ImportacionRuaf:
     tipo = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -111,7 +107,7 @@ async def importar_ruaf(
 )
 async def ver_importacion(
     importacion_id: uuid.UUID,
-    s: Annotated[Servicios, Depends(_srv)],
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, E))],
 ) -> ImportacionRuaf:
     return await _vista(s, p, importacion_id)
@@ -124,7 +120,7 @@ async def ver_importacion(
 )
 async def rechazos(
     importacion_id: uuid.UUID,
-    s: Annotated[Servicios, Depends(_srv)],
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, E))],
     cursor: Annotated[int, Query(ge=0, le=10**9, description="Last line already seen")] = 0,
     limite: Annotated[int, Query(ge=1, le=5000)] = 1000,

@@ -7,22 +7,19 @@ The list of families with demand is for coordinators of the territory only.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from juntos_catalogo import catalogo
 from juntos_web import Principal, require
 from pydantic import BaseModel, Field
 
 from offer import reportes
+from offer.api_comun import Srv
 from offer.tipos import C, D, Dimension, E, Entidad, Logro, M, Municipio, N
 
 router = APIRouter()
 RAIZ = "/municipios/{municipio}"
-
-
-def _engine(request: Request) -> Any:
-    return request.app.state.offer.engine
 
 
 def _alcance(p: Principal, municipio: str) -> None:
@@ -60,14 +57,14 @@ class Mapa(BaseModel):
 @router.get(RAIZ + "/oferta", summary="Mapa de Oferta Local: every program by dimension and LB")
 async def mapa(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, C, E))],
     dimension: Annotated[Dimension | None, Query()] = None,
     logro: Annotated[Logro | None, Query()] = None,
     entidad: Annotated[Entidad | None, Query()] = None,
 ) -> Mapa:
     _alcance(p, municipio)
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         filas = await reportes.programas_en(conn, municipio)
     cat = catalogo()
     dims = []
@@ -116,13 +113,13 @@ class DemandaLogro(BaseModel):
 @router.get(RAIZ + "/demanda", summary="Demand against supply for each LB")
 async def demanda(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, E))],
     dimension: Annotated[Dimension | None, Query()] = None,
     logro: Annotated[Logro | None, Query()] = None,
 ) -> list[DemandaLogro]:
     _alcance(p, municipio)
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         filas = await reportes.por_logro(conn, municipio)
     return [
         DemandaLogro(
@@ -160,7 +157,7 @@ class PaginaDemanda(BaseModel):
 @router.get(RAIZ + "/demanda/familias", summary="Families with pending LB (cursor)")
 async def familias(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M))],
     logro: Annotated[Logro | None, Query()] = None,
     sin_cupo: bool = False,
@@ -176,7 +173,7 @@ async def familias(
 ) -> PaginaDemanda:
     p.ensure_municipio(municipio)
     despues = tuple(cursor.split("~")) if cursor else None
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         filas = await reportes.familias_con_demanda(
             conn,
             municipio,
@@ -214,12 +211,12 @@ class CaracteristicasVista(BaseModel):
 @router.get(RAIZ + "/caracteristicas", summary="Tabla 4: offer characteristics per dimension")
 async def caracteristicas(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, E))],
     dimension: Annotated[Dimension | None, Query()] = None,
 ) -> list[CaracteristicasVista]:
     _alcance(p, municipio)
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         logros = await reportes.por_logro(conn, municipio)
         filas = await reportes.caracteristicas(conn, municipio, logros)
     return [
@@ -238,12 +235,12 @@ class Brecha(BaseModel):
 @router.get(RAIZ + "/brechas", summary="Offer gaps: LB with no program in the municipality")
 async def brechas(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, E))],
     solo_con_demanda: bool = False,
 ) -> list[Brecha]:
     _alcance(p, municipio)
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         filas = await reportes.por_logro(conn, municipio)
     return [
         Brecha(logro=f.logro, dimension=f.dimension, familias=f.familias)
@@ -268,11 +265,11 @@ class ConcurrenciaVista(BaseModel):
 )
 async def concurrencia(
     municipio: Municipio,
-    request: Request,
+    s: Srv,
     p: Annotated[Principal, Depends(require(N, D, M, E))],
     logro: Annotated[Logro | None, Query()] = None,
 ) -> list[ConcurrenciaVista]:
     _alcance(p, municipio)
-    async with _engine(request).connect() as conn:
+    async with s.engine.connect() as conn:
         filas = await reportes.concurrencias(conn, municipio)
     return [ConcurrenciaVista(**c.__dict__) for c in filas if logro is None or c.logro == logro]
