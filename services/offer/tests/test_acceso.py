@@ -21,6 +21,7 @@ from juntos_web.testing import (
     municipio_access,
     sample_callers,
     service_client,
+    uniform_access,
 )
 
 from .conftest import como, familia, habilitar, miembro, programa_body, registrar, tablero
@@ -84,6 +85,10 @@ async def mundo(anonimo: httpx.AsyncClient, app: FastAPI) -> dict:
 
 def test_every_route_declares_roles(app: FastAPI) -> None:
     assert_every_route_declares_roles(app)
+
+
+async def test_info(anonimo: httpx.AsyncClient, app: FastAPI) -> None:
+    await assert_access_matrix(anonimo, app, "GET", "/v1/info", {**uniform_access(200), OTRA: 200})
 
 
 async def test_programs(anonimo: httpx.AsyncClient, app: FastAPI, mundo: dict) -> None:
