@@ -1,1 +1,367 @@
-"""Offer commands (programs, slots, delivered services): load, decide, append with outbox."""
+"""Offer commands: load the stream, decide, append with the outbox, update the read models.
+
+Everything a command changes (events, outbox rows, read models, the demand-supply balance)
+commits in one transaction. A writer that lost a race is retried on fresh state (the rules are
+checked again: the loser of the last slot gets "no capacity", never a second slot), unless the
+caller named the version it saw (If-Match): then it gets StaleVersion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
+
+from juntos_events.commands import Aggregate, Applied, StaleVersion, given, retrying
+from juntos_events.store import ConcurrencyConflict
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from offer import balance, domain, proyecciones, queries
+from offer.domain import (
+    AsignarCupo,
+    AsignarLote,
+    ComandoCupos,
+    ComandoPrograma,
+    Cupos,
+    HabilitarCupos,
+    LiberarCupo,
+    Programa,
+    ReglaIncumplida,
+    cupos_stream,
+)
+from offer.elegibilidad import Candidato, candidatos, pendientes_para, seleccionar
+from offer.events import CuposHabilitados, store
+from offer.vocabulario import MotivoLiberacion
+
+if TYPE_CHECKING:
+    from offer.enrollment import Enrollment
+    from offer.settings import OfferSettings
+
+R = TypeVar("R")
+COLOMBIA = ZoneInfo("America/Bogota")
+INTENTOS = 5
+
+VersionDesactualizada = StaleVersion
+
+
+def hoy_en_colombia() -> date:
+    return datetime.now(COLOMBIA).date()
+
+
+@dataclass
+class Servicios:
+    """The adapters every handler needs; built once per app (or test)."""
+
+    engine: AsyncEngine
+    enrollment: Enrollment
+    settings: OfferSettings
+    hoy: Callable[[], date] = hoy_en_colombia
+
+
+TRANSITORIOS = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+async def ejecutar(
+    engine: AsyncEngine,
+    run: Callable[[AsyncConnection], Awaitable[R]],
+    *,
+    expected: int | None = None,
+) -> R:
+    """`retrying` (lost races), and again when PostgreSQL broke a deadlock against us.
+
+    Slot and program changes lock demand-supply rows in (municipio, logro) order, but a
+    consumer's batch of several boards may hold some of them already; PostgreSQL then aborts one
+    side, and a fresh attempt simply waits for the other.
+    """
+    for intento in range(INTENTOS):
+        try:
+            return await retrying(engine, run, expected=expected, attempts=INTENTOS)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in TRANSITORIOS or intento == INTENTOS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def programa_stream(programa_id: str) -> str:
+    return f"programa:{programa_id}"
+
+
+programas: Aggregate[Programa, ComandoPrograma] = Aggregate(
+    store=store,
+    stream_type="programa",
+    fold=domain.fold_programa,
+    decide=domain.decide_programa,
+    evolve_from=lambda nuevos, p: domain.fold_programa(nuevos, p),
+)
+cupos: Aggregate[Cupos, ComandoCupos] = Aggregate(
+    store=store,
+    stream_type="cupos",
+    fold=domain.fold_cupos,
+    decide=domain.decide_cupos,
+    evolve_from=lambda nuevos, c: domain.fold_cupos(nuevos, c),
+)
+
+
+async def cargar_programa(conn: AsyncConnection, programa_id: str) -> tuple[Programa, int]:
+    return await programas.load(conn, programa_stream(programa_id))
+
+
+# --- programs ---------------------------------------------------------------------------------
+
+
+async def mandar_programa(
+    srv: Servicios,
+    programa_id: str,
+    comando: ComandoPrograma,
+    *,
+    actor: str,
+    if_match: int | None = None,
+) -> Applied[Programa]:
+    """Register, update or report quality; a change of LB or municipalities moves the supply."""
+
+    async def despues(conn: AsyncConnection, hecho: Applied[Programa]) -> None:
+        await proyecciones.programa(conn, hecho.after, hecho.version)
+        antes, ahora = hecho.before.datos, hecho.after.vigente()
+        if antes is not None and (antes.logros, antes.municipios) == (
+            ahora.logros,
+            ahora.municipios,
+        ):
+            return
+        # the program's slots follow it: new LB, or 0 where it no longer runs
+        for fila in await queries.cupos_de_programa(conn, programa_id):
+            n = fila.capacidad if fila.municipio in ahora.municipios else 0
+            comando = HabilitarCupos(hecho.after, fila.municipio, fila.periodo, n)
+            await cupos.apply(
+                conn,
+                cupos_stream(programa_id, fila.municipio, fila.periodo),
+                given(comando),
+                actor=actor,
+                after=_despues_cupos(actor, {}),
+            )
+        municipios = await queries.municipios_con_cupos(conn, programa_id)
+        logros = set(ahora.logros) | set(antes.logros if antes else ())
+        await balance.ajustar(
+            conn, suministro={(m, lb) for m in municipios for lb in logros}, actor=actor
+        )
+
+    return await ejecutar(
+        srv.engine,
+        lambda conn: programas.apply(
+            conn,
+            programa_stream(programa_id),
+            given(comando),
+            actor=actor,
+            expected=if_match,
+            after=despues,
+        ),
+        expected=if_match,
+    )
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+
+def _despues_cupos(actor: str, desde: dict[str, date], causation_id: str | None = None):
+    async def despues(conn: AsyncConnection, hecho: Applied[Cupos]) -> None:
+        entidad = str(getattr(hecho.events[0], "entidad", ""))
+        await proyecciones.cupos(conn, hecho.after, hecho.version, entidad, hecho.events, desde)
+        habilitados = [e for e in hecho.events if isinstance(e, CuposHabilitados)]
+        if habilitados:
+            await balance.ajustar(
+                conn,
+                suministro={(e.municipio, lb) for e in habilitados for lb in e.logros},
+                actor=actor,
+                causation_id=causation_id,
+            )
+
+    return despues
+
+
+async def habilitar_cupos(
+    srv: Servicios, programa_id: str, municipio: str, periodo: str, n: int, *, actor: str
+) -> Applied[Cupos]:
+    async def construir(conn: AsyncConnection, estado: Cupos) -> ComandoCupos:
+        programa, _ = await cargar_programa(conn, programa_id)
+        return HabilitarCupos(programa, municipio, periodo, n)
+
+    return await ejecutar(
+        srv.engine,
+        lambda conn: cupos.apply(
+            conn,
+            cupos_stream(programa_id, municipio, periodo),
+            construir,
+            actor=actor,
+            after=_despues_cupos(actor, {}),
+        ),
+    )
+
+
+async def asignar_cupo(
+    srv: Servicios,
+    programa_id: str,
+    municipio: str,
+    periodo: str,
+    *,
+    familia_id: str,
+    integrante_id: str | None,
+    fecha: date,
+    actor: str,
+) -> Applied[Cupos]:
+    """One slot for a family or member; the stream's version makes the last slot go once."""
+    desde: dict[str, date] = {}
+
+    async def construir(conn: AsyncConnection, estado: Cupos) -> ComandoCupos:
+        programa, _ = await cargar_programa(conn, programa_id)
+        datos = programa.vigente()
+        hogar = await queries.hogar(conn, familia_id, datos.logros)
+        cupo_id = str(uuid.uuid4())
+        pendientes = pendientes_para(datos, hogar, integrante_id) if hogar else []
+        if pendientes:
+            desde[cupo_id] = min(p.desde for p in pendientes)
+        return AsignarCupo(cupo_id, programa, hogar, integrante_id, fecha)
+
+    return await ejecutar(
+        srv.engine,
+        lambda conn: cupos.apply(
+            conn,
+            cupos_stream(programa_id, municipio, periodo),
+            construir,
+            actor=actor,
+            after=_despues_cupos(actor, desde),
+        ),
+    )
+
+
+@dataclass
+class Lote:
+    """A batch's outcome: who got a slot, in order, and why."""
+
+    candidatos: int = 0
+    libres: int = 0
+    elegidos: list[tuple[Candidato, str]] = field(default_factory=list)
+    version: int = 0
+
+
+async def _planear_lote(
+    conn: AsyncConnection,
+    programa_id: str,
+    estado: Cupos,
+    fecha: date,
+    lote: Lote,
+) -> AsignarLote:
+    programa, _ = await cargar_programa(conn, programa_id)
+    datos = programa.vigente()
+    if not estado.habilitados:
+        raise ReglaIncumplida(
+            "the program has no slots enabled in this municipality and period", codigo="no-slots"
+        )
+    hogares = {
+        h.familia_id: h
+        for h in await queries.hogares_con_demanda(conn, estado.municipio, datos.logros)
+    }
+    orden = candidatos(datos, estado, hogares.values(), fecha)
+    elegidos = [(c, str(uuid.uuid4())) for c in seleccionar(orden, estado.libres)]
+    lote.candidatos, lote.libres, lote.elegidos = len(orden), estado.libres, elegidos
+    return AsignarLote(
+        programa,
+        tuple(
+            AsignarCupo(cid, programa, hogares[c.familia_id], c.integrante_id, fecha)
+            for c, cid in elegidos
+        ),
+    )
+
+
+async def asignar_lote(
+    srv: Servicios,
+    programa_id: str,
+    municipio: str,
+    periodo: str,
+    *,
+    fecha: date,
+    actor: str,
+    simular: bool = False,
+) -> Lote:
+    """Fill the free slots with the highest-priority eligible candidates (see `elegibilidad`)."""
+    stream = cupos_stream(programa_id, municipio, periodo)
+    lote = Lote()
+    if simular:
+        async with srv.engine.connect() as conn:
+            estado, lote.version = await cupos.load(conn, stream)
+            await _planear_lote(conn, programa_id, estado, fecha, lote)
+        return lote
+    desde: dict[str, date] = {}
+
+    async def construir(conn: AsyncConnection, estado: Cupos) -> ComandoCupos:
+        comando = await _planear_lote(conn, programa_id, estado, fecha, lote)
+        desde.update({cid: c.pendiente_desde for c, cid in lote.elegidos})
+        return comando
+
+    hecho = await ejecutar(
+        srv.engine,
+        lambda conn: cupos.apply(
+            conn, stream, construir, actor=actor, after=_despues_cupos(actor, desde)
+        ),
+    )
+    lote.version = hecho.version
+    return lote
+
+
+async def liberar_cupo(
+    srv: Servicios,
+    programa_id: str,
+    municipio: str,
+    periodo: str,
+    cupo_id: str,
+    motivo: MotivoLiberacion,
+    fecha: date,
+    *,
+    actor: str,
+) -> Applied[Cupos]:
+    async def construir(conn: AsyncConnection, estado: Cupos) -> ComandoCupos:
+        programa, _ = await cargar_programa(conn, programa_id)
+        return LiberarCupo(cupo_id, programa, motivo, fecha)
+
+    return await ejecutar(
+        srv.engine,
+        lambda conn: cupos.apply(
+            conn,
+            cupos_stream(programa_id, municipio, periodo),
+            construir,
+            actor=actor,
+            after=_despues_cupos(actor, {}),
+        ),
+    )
+
+
+async def liberar_de_familia(
+    conn: AsyncConnection, familia_id: str, fecha: date, *, actor: str, causation_id: str
+) -> int:
+    """Free every slot of a family that left JUNTOS, inside the consumer's transaction."""
+    liberados = 0
+    for fila in await queries.asignados_de_familia(conn, familia_id):
+        stream = cupos_stream(fila.programa_id, fila.municipio, fila.periodo)
+        for intento in range(INTENTOS):
+            try:
+                async with conn.begin_nested():
+                    programa, _ = await cargar_programa(conn, fila.programa_id)
+                    comando = LiberarCupo(
+                        fila.cupo_id, programa, MotivoLiberacion.FAMILIA_EGRESADA, fecha
+                    )
+                    hecho = await cupos.apply(
+                        conn,
+                        stream,
+                        given(comando),
+                        actor=actor,
+                        causation_id=causation_id,
+                        after=_despues_cupos(actor, {}, causation_id),
+                    )
+                liberados += len(hecho.events)
+                break
+            except ConcurrencyConflict:
+                if intento == INTENTOS - 1:
+                    raise
+    return liberados

@@ -1,0 +1,342 @@
+"""Writes of offer's read models, in the transaction of the command or event that causes them.
+
+Programs, slots and assignments mirror offer's own streams (an older version never overwrites a
+newer one). The roster (enrollment), boards, demand and plans (accompaniment) are what offer
+knows from others: pseudonymous ids and the attributes eligibility needs, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from juntos_events.events import DomainEvent
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from offer.demanda import FilaDemanda
+from offer.domain import Cupos, Programa, dimensiones_de
+from offer.events import CupoAsignado, CupoLiberado
+
+# --- offer's own streams ----------------------------------------------------------------------
+
+_PROGRAMA = text(
+    """
+    INSERT INTO programas (programa_id, entidad, titulo, nivel, alcance, logros, dimensiones,
+                           elegibilidad, municipios, version)
+    VALUES (:programa_id, :entidad, :titulo, :nivel, :alcance, :logros, :dimensiones,
+            :elegibilidad, :municipios, :version)
+    ON CONFLICT (programa_id) DO UPDATE SET
+        titulo = excluded.titulo, nivel = excluded.nivel, alcance = excluded.alcance,
+        logros = excluded.logros, dimensiones = excluded.dimensiones,
+        elegibilidad = excluded.elegibilidad, municipios = excluded.municipios,
+        version = excluded.version
+    WHERE programas.version < excluded.version
+    """
+).bindparams(bindparam("elegibilidad", type_=JSONB))
+
+
+async def programa(conn: AsyncConnection, p: Programa, version: int) -> None:
+    d = p.vigente()
+    await conn.execute(
+        _PROGRAMA,
+        {
+            "programa_id": p.programa_id,
+            "entidad": d.entidad,
+            "titulo": d.titulo,
+            "nivel": d.nivel.value,
+            "alcance": d.alcance.value,
+            "logros": list(d.logros),
+            "dimensiones": list(dimensiones_de(d.logros)),
+            "elegibilidad": d.elegibilidad.model_dump(mode="json"),
+            "municipios": list(d.municipios),
+            "version": version,
+        },
+    )
+    if p.calidad:
+        await conn.execute(
+            text(
+                "INSERT INTO calidad (programa_id, periodo, cumplimiento) VALUES (:p, :per, :c)"
+                " ON CONFLICT (programa_id, periodo)"
+                " DO UPDATE SET cumplimiento = excluded.cumplimiento"
+            ),
+            [{"p": p.programa_id, "per": k, "c": v} for k, v in p.calidad.items()],
+        )
+
+
+async def cupos(
+    conn: AsyncConnection,
+    c: Cupos,
+    version: int,
+    entidad: str,
+    nuevos: Sequence[DomainEvent],
+    desde: Mapping[str, date] | None = None,
+) -> None:
+    """The stream's counters, and one row per assigned slot (`desde`: when its LB got pending)."""
+    await conn.execute(
+        text(
+            """
+            INSERT INTO cupos (programa_id, municipio, periodo, entidad, capacidad, asignados,
+                               version)
+            VALUES (:p, :m, :per, :e, :cap, :a, :v)
+            ON CONFLICT (programa_id, municipio, periodo) DO UPDATE SET
+                capacidad = excluded.capacidad, asignados = excluded.asignados,
+                version = excluded.version
+            WHERE cupos.version < excluded.version
+            """
+        ),
+        {
+            "p": c.programa_id,
+            "m": c.municipio,
+            "per": c.periodo,
+            "e": entidad,
+            "cap": c.capacidad,
+            "a": len(c.asignados),
+            "v": version,
+        },
+    )
+    asignados = [
+        {
+            **e.model_dump(mode="python"),
+            "desde": (desde or {}).get(e.cupo_id),
+            "logros": list(e.logros),
+        }
+        for e in nuevos
+        if isinstance(e, CupoAsignado)
+    ]
+    if asignados:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO asignaciones (cupo_id, programa_id, entidad, municipio, periodo,
+                    familia_id, integrante_id, logros, fecha, pendiente_desde, estado)
+                VALUES (:cupo_id, :programa_id, :entidad, :municipio, :periodo, :familia_id,
+                    :integrante_id, :logros, :fecha, :desde, 'ASIGNADO')
+                ON CONFLICT (cupo_id) DO NOTHING
+                """
+            ),
+            asignados,
+        )
+    for e in nuevos:
+        if isinstance(e, CupoLiberado):
+            await conn.execute(
+                text(
+                    "UPDATE asignaciones SET estado = 'LIBERADO', motivo = :motivo, liberado = :f"
+                    " WHERE cupo_id = :c"
+                ),
+                {"motivo": e.motivo.value, "f": e.fecha, "c": e.cupo_id},
+            )
+
+
+async def servicios(conn: AsyncConnection, filas: Sequence[dict[str, Any]]) -> None:
+    if filas:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO servicios (servicio_id, programa_id, entidad, municipio, familia_id,
+                    integrante_id, logros, fecha, valor)
+                VALUES (:servicio_id, :programa_id, :entidad, :municipio, :familia_id,
+                    :integrante_id, :logros, :fecha, :valor)
+                ON CONFLICT (servicio_id) DO NOTHING
+                """
+            ),
+            list(filas),
+        )
+
+
+# --- roster from enrollment --------------------------------------------------------------------
+
+_INTEGRANTE = text(
+    """
+    INSERT INTO integrantes (familia_id, integrante_id, fecha_nacimiento, sexo, discapacidad,
+                             gestante)
+    VALUES (:familia_id, :integrante_id, :fecha_nacimiento, :sexo, :discapacidad, :gestante)
+    ON CONFLICT (familia_id, integrante_id) DO UPDATE SET
+        fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo,
+        discapacidad = excluded.discapacidad, gestante = excluded.gestante
+    """
+)
+
+
+async def familia(
+    conn: AsyncConnection,
+    familia_id: str,
+    *,
+    municipio: str | None = None,
+    desplazada: bool | None = None,
+    activa: bool | None = None,
+) -> None:
+    """Create or update what offer knows of a family; None leaves a field as it is."""
+    await conn.execute(
+        text(
+            """
+            INSERT INTO familias (familia_id, municipio, desplazada, activa)
+            VALUES (:f, :m, coalesce(:d, false), coalesce(:a, true))
+            ON CONFLICT (familia_id) DO UPDATE SET
+                municipio = coalesce(:m, familias.municipio),
+                desplazada = coalesce(:d, familias.desplazada),
+                activa = coalesce(:a, familias.activa)
+            """
+        ),
+        {"f": familia_id, "m": municipio, "d": desplazada, "a": activa},
+    )
+
+
+async def integrantes(
+    conn: AsyncConnection, familia_id: str, miembros: Sequence[Mapping[str, Any]]
+) -> None:
+    filas = [
+        {
+            "familia_id": familia_id,
+            "integrante_id": str(m["integrante_id"]),
+            "fecha_nacimiento": date.fromisoformat(str(m["fecha_nacimiento"])),
+            "sexo": str(m["sexo"]),
+            "discapacidad": bool(m.get("discapacidad", False)),
+            "gestante": bool(m.get("gestante", False)),
+        }
+        for m in miembros
+    ]
+    if filas:
+        await conn.execute(_INTEGRANTE, filas)
+
+
+async def retirar_integrante(conn: AsyncConnection, familia_id: str, integrante_id: str) -> None:
+    await conn.execute(
+        text("DELETE FROM integrantes WHERE familia_id = :f AND integrante_id = :i"),
+        {"f": familia_id, "i": integrante_id},
+    )
+
+
+# --- boards, demand and plans from accompaniment ------------------------------------------------
+
+
+async def tablero(conn: AsyncConnection, familia_id: str) -> Any:
+    """The stored board's header, locked: a family's boards are applied one at a time."""
+    return (
+        await conn.execute(
+            text(
+                "SELECT municipio, fecha, recibido FROM tableros WHERE familia_id = :f FOR UPDATE"
+            ),
+            {"f": familia_id},
+        )
+    ).first()
+
+
+async def guardar_tablero(
+    conn: AsyncConnection, familia_id: str, municipio: str, fecha: date, recibido: datetime
+) -> None:
+    await conn.execute(
+        text(
+            """
+            INSERT INTO tableros (familia_id, municipio, fecha, recibido)
+            VALUES (:f, :m, :d, :r)
+            ON CONFLICT (familia_id) DO UPDATE SET
+                municipio = excluded.municipio, fecha = excluded.fecha, recibido = excluded.recibido
+            """
+        ),
+        {"f": familia_id, "m": municipio, "d": fecha, "r": recibido},
+    )
+
+
+async def demanda_de(conn: AsyncConnection, familia_id: str) -> dict[str, FilaDemanda]:
+    filas = await conn.execute(
+        text("SELECT logro, municipio, integrantes, desde FROM demanda WHERE familia_id = :f"),
+        {"f": familia_id},
+    )
+    return {
+        r.logro: FilaDemanda(r.logro, r.municipio, tuple(r.integrantes), r.desde) for r in filas
+    }
+
+
+async def alcanzados_de(conn: AsyncConnection, familia_id: str) -> dict[str, date]:
+    filas = await conn.execute(
+        text("SELECT logro, fecha FROM alcanzados WHERE familia_id = :f"), {"f": familia_id}
+    )
+    return {r.logro: r.fecha for r in filas}
+
+
+async def reemplazar_demanda(
+    conn: AsyncConnection, familia_id: str, nuevas: Mapping[str, FilaDemanda]
+) -> None:
+    await conn.execute(
+        text("DELETE FROM demanda WHERE familia_id = :f AND NOT (logro = ANY(:lbs))"),
+        {"f": familia_id, "lbs": list(nuevas)},
+    )
+    if nuevas:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO demanda (familia_id, logro, municipio, integrantes, desde)
+                VALUES (:f, :logro, :municipio, :integrantes, :desde)
+                ON CONFLICT (familia_id, logro) DO UPDATE SET
+                    municipio = excluded.municipio, integrantes = excluded.integrantes,
+                    desde = excluded.desde
+                """
+            ),
+            [
+                {
+                    "f": familia_id,
+                    "logro": f.logro,
+                    "municipio": f.municipio,
+                    "integrantes": list(f.integrantes),
+                    "desde": f.desde,
+                }
+                for f in nuevas.values()
+            ],
+        )
+
+
+async def marcar_alcanzado(conn: AsyncConnection, familia_id: str, logro: str, fecha: date) -> None:
+    await conn.execute(
+        text(
+            """
+            INSERT INTO alcanzados (familia_id, logro, fecha) VALUES (:f, :l, :d)
+            ON CONFLICT (familia_id, logro) DO UPDATE SET
+                fecha = greatest(alcanzados.fecha, excluded.fecha)
+            """
+        ),
+        {"f": familia_id, "l": logro, "d": fecha},
+    )
+
+
+async def desmarcar_alcanzado(
+    conn: AsyncConnection, familia_id: str, logro: str, fecha: date
+) -> None:
+    await conn.execute(
+        text("DELETE FROM alcanzados WHERE familia_id = :f AND logro = :l AND fecha <= :d"),
+        {"f": familia_id, "l": logro, "d": fecha},
+    )
+
+
+async def plan(
+    conn: AsyncConnection,
+    familia_id: str,
+    version: int,
+    fecha: date,
+    prioridades: Mapping[str, int],
+) -> bool:
+    """Store the plan if it is newer than the stored one; False when it was older (ignored)."""
+    guardada = (
+        await conn.execute(
+            text("SELECT version FROM planes WHERE familia_id = :f FOR UPDATE"), {"f": familia_id}
+        )
+    ).scalar_one_or_none()
+    if guardada is not None and guardada >= version:
+        return False
+    await conn.execute(
+        text(
+            "INSERT INTO planes (familia_id, version, fecha) VALUES (:f, :v, :d)"
+            " ON CONFLICT (familia_id) DO UPDATE SET version = excluded.version,"
+            " fecha = excluded.fecha"
+        ),
+        {"f": familia_id, "v": version, "d": fecha},
+    )
+    await conn.execute(text("DELETE FROM prioridades WHERE familia_id = :f"), {"f": familia_id})
+    if prioridades:
+        await conn.execute(
+            text("INSERT INTO prioridades (familia_id, logro, orden) VALUES (:f, :l, :o)"),
+            [{"f": familia_id, "l": lb, "o": o} for lb, o in prioridades.items()],
+        )
+    return True

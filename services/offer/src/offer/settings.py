@@ -1,0 +1,30 @@
+"""Offer's own settings: how to reach enrollment to match RUAF rows to JUNTOS members."""
+
+from __future__ import annotations
+
+from juntos_web import ServiceSettings
+from pydantic import AliasChoices, Field, SecretStr
+
+
+class OfferSettings(ServiceSettings):
+    enrollment_url: str = Field(
+        "http://127.0.0.1:8001",
+        validation_alias=AliasChoices("OFFER_ENROLLMENT_URL", "enrollment_url"),
+    )
+    """Enrollment's base URL (its `POST /v1/familias/busqueda` finds a member by document)."""
+    enrollment_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OFFER_ENROLLMENT_TOKEN", "enrollment_token")
+    )
+    """Bearer token offer presents to enrollment (an ENTIDAD or NACIONAL service account)."""
+    enrollment_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("OFFER_ENROLLMENT_TIMEOUT", "enrollment_timeout_seconds"),
+    )
+    enrollment_concurrencia: int = Field(
+        8,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("OFFER_ENROLLMENT_CONCURRENCIA", "enrollment_concurrencia"),
+    )
+    """How many look-ups a RUAF import keeps in flight."""
