@@ -30,8 +30,13 @@ from juntos_web.testing import (
 )
 from schemathesis import GenerationMode
 from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 FUZZ_EXAMPLES = 6  # per operation
+CROSS_FIELD = frozenset({"POST /v1/programas", "PUT /v1/programas/{programa_id}"})
+"""Operations whose bodies have rules across fields that JSON Schema cannot state (an age range's
+minimum above its maximum): schema-valid bodies may get a 422 there, so only the check that
+"valid data is accepted" is left out for them; every other check still runs."""
 
 
 def build_app(service: str, settings: ServiceSettings | None = None) -> FastAPI:
@@ -121,7 +126,8 @@ def test_api_conforms_to_its_openapi(
             suppress_health_check=list(hypothesis.HealthCheck),
         )
         def run(case: schemathesis.Case) -> None:
-            response = case.call_and_validate()
+            excluded = [positive_data_acceptance] if case.operation.label in CROSS_FIELD else []
+            response = case.call_and_validate(excluded_checks=excluded)
             statuses.setdefault(case.operation.label, set()).add(response.status_code)
 
         run()

@@ -190,3 +190,19 @@ def test_dev_token_errors_are_one_line(home: Path) -> None:
         result = runner.invoke(app, ["dev", "token", *args])
         assert result.exit_code == 1
         assert message in result.output and "Traceback" not in result.output
+
+
+def test_offer_gets_enrollments_url_and_a_service_token(home: Path) -> None:
+    """Offer matches RUAF rows through enrollment's API: dev up hands it the way there."""
+    import jwt
+    from juntos_cli.infra.home import JuntosHome
+    from juntos_cli.stack import Ports, Stack
+
+    secret = "dev-secret-for-this-test-0123456789abcdef"
+    stack = Stack(JuntosHome(home), Path.cwd(), Ports())
+    env = stack._offer_env({"JUNTOS_JWT_SECRET": secret})
+    assert env["OFFER_ENROLLMENT_URL"] == stack.services["enrollment"].url
+    claims = jwt.decode(
+        env["OFFER_ENROLLMENT_TOKEN"], secret, algorithms=["HS256"], audience="juntos-api"
+    )
+    assert (claims["role"], claims["entidad"]) == ("ENTIDAD", "juntos-offer")

@@ -231,6 +231,8 @@ class Stack:
         auth = self._dev_auth_env()
         for service in present.values():
             service.env |= auth
+        if "offer" in present and "enrollment" in self.services:
+            present["offer"].env |= self._offer_env(auth)
             if not self.zipkin.is_running():
                 service.env["OTEL_TRACES_EXPORTER"] = "none"
         started = time.monotonic()
@@ -270,6 +272,22 @@ class Stack:
                 path.write_text(make())
                 path.chmod(0o600)
             env[name] = path.read_text().strip()
+        return env
+
+    def _offer_env(self, auth: dict[str, str]) -> dict[str, str]:
+        """Offer matches RUAF rows through enrollment's API, with a service token of its own."""
+        env = {"OFFER_ENROLLMENT_URL": self.services["enrollment"].url}
+        secret = auth.get("JUNTOS_JWT_SECRET")
+        if secret and not os.environ.get("OFFER_ENROLLMENT_TOKEN"):
+            from datetime import timedelta
+
+            from juntos_web import Principal, Role, ServiceSettings, mint_token
+
+            settings = ServiceSettings(service_name="offer", jwt_secret=secret)
+            principal = Principal.scoped(Role.ENTIDAD, "juntos-offer", sub="servicio-offer")
+            env["OFFER_ENROLLMENT_TOKEN"] = mint_token(
+                settings, principal, expires_in=timedelta(days=30)
+            )
         return env
 
     # --- down / status ---------------------------------------------------------------------

@@ -14,8 +14,10 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,19 +69,25 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def juntos_servers_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Folder holding this session's server data (temp, or the reuse folder)."""
+def juntos_servers_home() -> Iterator[Path]:
+    """Folder holding this session's server data (temp, or the reuse folder).
+
+    Not under pytest's own temp folder: pytest deletes all but the newest three of those when a
+    session starts, so a second session on the same machine (a developer's run beside CI's)
+    would delete a running server's data under it.
+    """
     if _reuse():
         home = test_servers_dir()
         home.mkdir(parents=True, exist_ok=True)
         yield home
         return
-    home = tmp_path_factory.mktemp("juntos-servers")
+    home = Path(tempfile.mkdtemp(prefix="juntos-test-servers-"))
     watchdog = _start_watchdog(home)
     yield home
     with contextlib.suppress(psutil.Error):
         watchdog.terminate()
         watchdog.wait(5)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,15 @@
 """Stops a test session's servers if pytest dies without running its teardown (SIGKILL, OOM).
 
 Run as `python -m juntos_testing.watchdog <pid> <create_time> <dir>...`: once that process is
-gone, every process whose command line mentions one of the dirs gets SIGTERM, then SIGKILL.
+gone, every process whose command line mentions one of the dirs gets SIGTERM, then SIGKILL,
+and the dirs are deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import time
@@ -46,6 +48,8 @@ def main(argv: list[str]) -> None:
                 proc.send_signal(signal.SIGINT)
                 wait_gone([proc], 10)
         stop_process(proc, timeout=10)
+    for folder in dirs:  # the session's own temp folders, never used again
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
