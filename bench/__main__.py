@@ -1,12 +1,14 @@
-"""`python -m bench [--events N] [--only append|relay|consumer|import]`: run the benchmarks.
+"""`python -m bench [--events N] [--only append|relay|consumer|import|reglas|linea-base]`.
 
-Prints each one's throughput, the raw baseline's, their ratio and peak RSS (see bench/README.md).
+Runs the benchmarks; prints each one's throughput, the raw baseline's, their ratio and peak RSS
+(see bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +17,7 @@ from juntos_events.logs import setup_logging
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, consumer, importacion, relay, report
+from bench import append, consumer, importacion, linea_base, reglas, relay, report
 from bench.report import RESULTS
 from bench.servers import running
 
@@ -24,11 +26,20 @@ BENCHES = {
     "relay": relay.run,
     "consumer": consumer.run,
     "import": importacion.run,
+    "reglas": reglas.run,
+    # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
+    # provider the relay would then create spans for)
+    "linea-base": linea_base.run,
 }
+EVENTS = 200_000
+DEFAULT_EVENTS = {"reglas": 20_000, "linea-base": 10_000}  # N when --events is not given
+WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 
 
 def summary(records: list[dict[str, Any]]) -> Table:
-    table = Table(title="project vs raw baseline (events/s; import: people/s)")
+    table = Table(
+        title="project vs raw baseline (events/s; import: people/s; reglas, linea-base: families/s)"
+    )
     for column in ("bench", "N", "project", "baseline", "ratio", "target", "peak RSS MiB (p/b)"):
         table.add_column(column, justify="left" if column == "bench" else "right")
     for r in records:
@@ -52,8 +63,10 @@ def main() -> None:
     parser.add_argument(
         "--events",
         type=int,
-        default=200_000,
-        help="events per benchmark (import: people, about 4.5 per household)",
+        help=f"events per benchmark (default {EVENTS:,}; import: people, about 4.5 per household;"
+        " reglas and linea-base: families, default "
+        + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items())
+        + ")",
     )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(
@@ -68,9 +81,12 @@ def main() -> None:
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.CRITICAL)
     run_file = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
     records = []
-    with running() as servers:
-        for name in args.only or list(BENCHES):
-            result = asyncio.run(BENCHES[name](servers, args.events))
+    selected = args.only or list(BENCHES)
+    needs_servers = any(name not in WITHOUT_SERVERS for name in selected)
+    with running() if needs_servers else contextlib.nullcontext() as servers:
+        for name in selected:
+            events = args.events or DEFAULT_EVENTS.get(name, EVENTS)
+            result = asyncio.run(BENCHES[name](servers, events))
             records.append(result.show(run_file))
             if args.profile:
                 report.dump_profiles(run_file.with_suffix(""))
