@@ -55,7 +55,8 @@ IfMatch = Annotated[
 ]
 
 
-def srv(request: Request) -> handlers.Servicios:
+async def srv(request: Request) -> handlers.Servicios:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread per request."""
     servicios: handlers.Servicios = request.app.state.accompaniment
     return servicios
 

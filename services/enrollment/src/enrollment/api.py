@@ -79,7 +79,8 @@ CONFLICTS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def srv(request: Request) -> Servicios:
+async def srv(request: Request) -> Servicios:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread per request."""
     servicios: Servicios = request.app.state.enrollment
     return servicios
 

@@ -18,7 +18,8 @@ from offer.domain import ReglaIncumplida
 from offer.handlers import Servicios, VersionDesactualizada
 
 
-def srv(request: Request) -> Servicios:
+async def srv(request: Request) -> Servicios:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread per request."""
     servicios: Servicios = request.app.state.offer
     return servicios
 
