@@ -48,7 +48,9 @@ from territorial.vocabulario import (
 )
 
 router = APIRouter(tags=["participación y control social"])
-Cursor = Annotated[int | None, Query(ge=1, description="`siguiente` of the previous page")]
+Cursor = Annotated[
+    int | None, Query(ge=1, le=2**63 - 1, description="`siguiente` of the previous page")
+]
 Limite = Annotated[int, Query(ge=1, le=500)]
 Asistentes = Annotated[int, Field(ge=0, le=1_000_000)]
 
