@@ -12,6 +12,7 @@ from juntos_web import EngineDep, Principal, Problem, Role, problem_doc, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from territorial import handlers, queries
 from territorial.api.comun import (
@@ -81,7 +82,7 @@ async def definir_microrregion(
 ) -> MicrorregionVista:
     municipios = frozenset(entrada.municipios)
 
-    async def construir(conn, estado: red.Microrregion) -> red.DefinirMicrorregion:
+    async def construir(conn: AsyncConnection, estado: red.Microrregion) -> red.DefinirMicrorregion:
         return red.DefinirMicrorregion(
             microrregion_id=microrregion_id,
             denominacion=entrada.denominacion,
@@ -162,6 +163,8 @@ async def microrregion(
 
 
 class RedLocalEntrada(BaseModel):
+    """What is sent changes; what is left out keeps its value."""
+
     convenio_fecha: date | None = Field(
         None, description="Date the mayor signed the JUNTOS implementation agreement"
     )

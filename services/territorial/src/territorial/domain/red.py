@@ -134,6 +134,8 @@ class RedLocal:
 
 @dataclass(frozen=True)
 class ActualizarRedLocal:
+    """What is given changes; what is None stays as it is (a signed agreement stays signed)."""
+
     municipio: str
     convenio_fecha: date | None
     delegado_municipal_id: str | None
@@ -183,12 +185,6 @@ def _decide_red(s: RedLocal, c: ActualizarRedLocal | RegistrarSesion) -> list[Do
     if c.convenio_fecha is not None and c.convenio_fecha != s.convenio_fecha:
         no_futura(c.convenio_fecha, c.hoy, "the agreement date")
         out.append(ConvenioImplementacionFirmado(municipio=c.municipio, fecha=c.convenio_fecha))
-    if c.convenio_fecha is None and s.convenio_fecha is not None:
-        raise ReglaIncumplida(
-            "the implementation agreement is signed: its date can be corrected, not removed",
-            status=422,
-            codigo="agreement-signed",
-        )
     designacion = (c.delegado_municipal_id, c.coordinador_local_id)
     if None in designacion and designacion != (None, None):
         raise ReglaIncumplida(
