@@ -112,6 +112,8 @@ async def municipio(municipio: MunicipioPath, p: Cualquiera, engine: EngineDep) 
 @router.post(
     "/catalogo/publicacion",
     summary="Publish the DIVIPOLA entries the event store lacks (idempotent; also at start-up)",
+    description="Idempotent by nature (a second call appends nothing), so it takes no"
+    " Idempotency-Key.",
 )
 async def publicar(
     p: Annotated[Principal, Depends(require(N))], engine: EngineDep
