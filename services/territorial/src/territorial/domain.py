@@ -1,1 +1,0 @@
-"""Municipality aggregate: conditions (CBT), action plan, accountability; pure, no I/O."""
