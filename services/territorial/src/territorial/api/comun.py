@@ -7,6 +7,7 @@ municipality is the same 422 on every route (path, query or body), naming the fi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Path, Request
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from juntos_web import Principal, Problem, Role, problem_doc
 from juntos_web.idempotency import idempotent
 from juntos_web.text import PRINTABLE
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from territorial import territorio
 from territorial.domain import ReglaIncumplida
@@ -60,6 +61,27 @@ DepartamentoPath = Annotated[Departamento, Path(description="DIVIPOLA department
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID)]
 Identificador = Annotated[str, Field(min_length=1, max_length=64, pattern=ID)]
 Texto = Annotated[str, Field(min_length=1, pattern=PRINTABLE)]
+
+
+class Entrada(BaseModel):
+    """A request body: a field the schema does not name is an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _fecha_escrita(valor: object) -> object:
+    if isinstance(valor, str | date):
+        return valor
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+Fecha = Annotated[date, BeforeValidator(_fecha_escrita)]
+"""A date as JSON writes it (pydantic alone would also take a number as a Unix time)."""
+
+
+def entero(**campo: Any) -> Any:
+    """An integer field (Field arguments) that takes JSON integers only: not "5", not true."""
+    return Field(strict=True, **campo)
 
 
 IfMatch = Annotated[

@@ -16,6 +16,8 @@ from territorial.api.comun import (
     CONFLICTOS,
     LEEN_MUNICIPIO,
     Cbt,
+    Entrada,
+    Fecha,
     IfMatch,
     M,
     MunicipioPath,
@@ -39,7 +41,7 @@ Evidencia = Annotated[
 ]
 
 
-class Calificacion(BaseModel):
+class Calificacion(Entrada):
     model_config = ConfigDict(extra="forbid")
 
     estado: EstadoCondicion
@@ -54,15 +56,15 @@ Calificaciones = create_model(
 )
 
 
-class LevantamientoEntrada(BaseModel):
-    fecha: date = Field(description="Date of the survey (not after today)")
+class LevantamientoEntrada(Entrada):
+    fecha: Fecha = Field(description="Date of the survey (not after today)")
     condiciones: Calificaciones  # type: ignore[valid-type]
 
 
-class CondicionEntrada(BaseModel):
+class CondicionEntrada(Entrada):
     estado: EstadoCondicion
     evidencia: Evidencia
-    fecha: date
+    fecha: Fecha
 
 
 class LbtVista(BaseModel):

@@ -25,6 +25,8 @@ from territorial.api.comun import (
     LEEN_MUNICIPIO,
     C,
     D,
+    Entrada,
+    Fecha,
     Identificador,
     IfMatch,
     M,
@@ -33,6 +35,7 @@ from territorial.api.comun import (
     Pagina,
     Texto,
     con_etag,
+    entero,
     mandar,
     version_de,
 )
@@ -52,7 +55,7 @@ Cursor = Annotated[
     int | None, Query(ge=1, le=2**63 - 1, description="`siguiente` of the previous page")
 ]
 Limite = Annotated[int, Query(ge=1, le=500)]
-Asistentes = Annotated[int, Field(ge=0, le=1_000_000)]
+Asistentes = Annotated[int, entero(ge=0, le=1_000_000)]
 
 
 async def _en_alcance(
@@ -77,14 +80,14 @@ def _listado(filas: list[Row[Any]], modelo: type[BaseModel], limite: int) -> Pag
 # --- rendición de cuentas -----------------------------------------------------------------
 
 
-class CompromisoEntrada(BaseModel):
+class CompromisoEntrada(Entrada):
     descripcion: Annotated[Texto, Field(max_length=300)]
     responsable_id: Identificador = Field(description="The entity or office that commits")
-    fecha_limite: date
+    fecha_limite: Fecha
 
 
-class RendicionEntrada(BaseModel):
-    fecha: date
+class RendicionEntrada(Entrada):
+    fecha: Fecha
     nivel: NivelGobierno = Field(description="The level of government rendering accounts")
     asistentes: Asistentes
     compromisos: list[CompromisoEntrada] = Field(default_factory=list, max_length=100)
@@ -110,9 +113,9 @@ class RendicionResumen(BaseModel):
     cerrados: int = Field(description="Commitments CUMPLIDO or INCUMPLIDO")
 
 
-class SeguimientoCompromisoEntrada(BaseModel):
+class SeguimientoCompromisoEntrada(Entrada):
     estado: EstadoCompromiso
-    fecha: date
+    fecha: Fecha
 
 
 def _rendicion(r: Resultado[participacion.Rendicion]) -> RendicionVista:
@@ -246,9 +249,9 @@ async def seguir_compromiso(
 # --- participation spaces -----------------------------------------------------------------
 
 
-class EspacioEntrada(BaseModel):
+class EspacioEntrada(Entrada):
     tipo: TipoEspacio
-    fecha: date
+    fecha: Fecha
     participantes: Asistentes
 
 
@@ -313,17 +316,17 @@ async def espacios(
 # --- veedurías ----------------------------------------------------------------------------
 
 
-class VeeduriaEntrada(BaseModel):
+class VeeduriaEntrada(Entrada):
     categoria: CategoriaVeeduria
     texto: Annotated[Texto, Field(max_length=4000)] = Field(
         description="The citizen's report as written; kept private, never published"
     )
-    fecha: date = Field(description="When it was received")
+    fecha: Fecha = Field(description="When it was received")
 
 
-class TramiteEntrada(BaseModel):
+class TramiteEntrada(Entrada):
     estado: EstadoVeeduria = Field(description="EN_TRAMITE or RESUELTA")
-    fecha: date
+    fecha: Fecha
     respuesta: Annotated[Texto, Field(max_length=4000)] | None = Field(
         None, description="The answer given to the citizen; kept private"
     )

@@ -17,6 +17,8 @@ from territorial.api.comun import (
     CONFLICTOS,
     LEEN_MUNICIPIO,
     Cbt,
+    Entrada,
+    Fecha,
     Identificador,
     IdPath,
     IfMatch,
@@ -24,6 +26,7 @@ from territorial.api.comun import (
     MunicipioPath,
     Texto,
     con_etag,
+    entero,
     mandar,
     version_de,
 )
@@ -36,17 +39,17 @@ router = APIRouter(tags=["plan de acción municipal"])
 PRESUPUESTO_MAXIMO = 10**13  # COP: well above any municipal budget, far below int64
 
 
-class AccionEntrada(BaseModel):
+class AccionEntrada(Entrada):
     cbt: Cbt = Field(description="A CBT the LBT rates CUMPLE_PARCIALMENTE or NO_CUMPLE")
     descripcion: Annotated[Texto, Field(max_length=500)]
     entidad_responsable_id: Identificador
-    presupuesto_cop: int = Field(ge=0, le=PRESUPUESTO_MAXIMO, description="Colombian pesos")
-    fecha_inicio: date
-    fecha_fin: date
+    presupuesto_cop: int = entero(ge=0, le=PRESUPUESTO_MAXIMO, description="Colombian pesos")
+    fecha_inicio: Fecha
+    fecha_fin: Fecha
 
 
-class AprobacionEntrada(BaseModel):
-    fecha_sesion_consejo: date = Field(
+class AprobacionEntrada(Entrada):
+    fecha_sesion_consejo: Fecha = Field(
         description="Date of the Consejo Municipal de Política Social session that approved it"
     )
     acta: Annotated[Texto, Field(max_length=100)] | None = Field(
@@ -54,10 +57,10 @@ class AprobacionEntrada(BaseModel):
     )
 
 
-class SeguimientoEntrada(BaseModel):
+class SeguimientoEntrada(Entrada):
     estado: EstadoAccion
-    avance: int = Field(0, ge=0, le=100, description="Percent done (CUMPLIDA is 100)")
-    fecha: date
+    avance: int = entero(default=0, ge=0, le=100, description="Percent done (CUMPLIDA is 100)")
+    fecha: Fecha
 
 
 class VersionVista(BaseModel):

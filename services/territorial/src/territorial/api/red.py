@@ -22,6 +22,8 @@ from territorial.api.comun import (
     D,
     Departamento,
     DepartamentoPath,
+    Entrada,
+    Fecha,
     Identificador,
     IdPath,
     IfMatch,
@@ -32,6 +34,7 @@ from territorial.api.comun import (
     Pagina,
     Texto,
     con_etag,
+    entero,
     mandar,
     pagina,
     version_de,
@@ -46,7 +49,7 @@ router = APIRouter(tags=["red"])
 # --- microregions -------------------------------------------------------------------------
 
 
-class MicrorregionEntrada(BaseModel):
+class MicrorregionEntrada(Entrada):
     denominacion: Annotated[Texto, Field(max_length=120)]
     operador_id: Identificador = Field(description="The social operator (entity id)")
     municipios: list[Municipio] = Field(min_length=1, max_length=200)
@@ -162,10 +165,10 @@ async def microrregion(
 # --- Red Local and the municipal council --------------------------------------------------
 
 
-class RedLocalEntrada(BaseModel):
+class RedLocalEntrada(Entrada):
     """What is sent changes; what is left out keeps its value."""
 
-    convenio_fecha: date | None = Field(
+    convenio_fecha: Fecha | None = Field(
         None, description="Date the mayor signed the JUNTOS implementation agreement"
     )
     delegado_municipal_id: Identificador | None = Field(
@@ -176,10 +179,10 @@ class RedLocalEntrada(BaseModel):
     )
 
 
-class SesionEntrada(BaseModel):
-    fecha: date
+class SesionEntrada(Entrada):
+    fecha: Fecha
     tipo: TipoSesion = TipoSesion.ORDINARIA
-    asistentes: int = Field(ge=0, le=10_000)
+    asistentes: int = entero(ge=0, le=10_000)
 
 
 class SesionVista(BaseModel):
