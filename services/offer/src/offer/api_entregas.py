@@ -57,7 +57,7 @@ CUERPO: dict[str, Any] = {
         "description": "RUAF-style CSV, UTF-8, with this header row (see the service README)",
         "content": {
             "text/csv": {
-                "schema": {"type": "string", "pattern": f"^{CABECERA}(\\r?\\n|$)"},
+                "schema": {"type": "string", "pattern": f"^{CABECERA}(\\r?\\n[^\\x00]*)?$"},
                 "example": f"{CABECERA}\nCC,1001001,<programa_id>,2026-05-01,150000\n",
             }
         },
