@@ -1,1 +1,529 @@
-"""No aggregate here: the pure folding functions of reporting's projections."""
+"""The pure core of reporting's projections: facts, their folding, and histories in time.
+
+Every projection keeps, per entity (a family, a family's board, a cogestor, a slot...), the
+facts other services told about it, each as a *change* (`cambio`: the attributes it sets) at
+the event's CloudEvent time. Folding the changes in time order gives the entity's state after
+each fact, and the state gives the entity's rows (`filas`: one per sub-key, e.g. one per LB of a
+board). A *history* keeps every row with its validity `[valid_from, valid_to)` in event time, so
+any indicator can be read "as of" an instant.
+
+The canonical history of an entity is `tramos(hechos)`: a row starts at the time of the fact
+that gave it its values and ends at the time of the first fact that changed them (facts at the
+same instant count as one: the last one wins). `avanzar` computes the same result incrementally
+for a fact that is not older than the entity's newest fact, so the live projection, a rebuild
+from offset 0, and a refold after a late event all end with exactly the same rows.
+
+No I/O here: `handlers` reads and writes the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+Estado = dict[str, Any]
+Valores = tuple[Any, ...]
+Filas = Callable[[Mapping[str, Any]], dict[str, Valores]]
+
+COLOMBIA = timezone(timedelta(hours=-5), "COT")
+"""Colombia keeps UTC-5 all year (no daylight saving time since 1993)."""
+
+REEMPLAZAR = "_reemplazar"
+"""A change with this key set replaces nested dictionaries (a whole board) instead of merging."""
+
+SALIDAS = ("RETIRADA", "PROMOVIDA", "EGRESADA_POR_TIEMPO")
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def hoy() -> date:
+    return datetime.now(COLOMBIA).date()
+
+
+def corte(fecha: date) -> datetime:
+    """The instant an "as of `fecha`" report looks at: the end of that day in Colombia.
+
+    Indicators count the rows valid just before midnight that ends `fecha` (Colombian time): a
+    row is in when `valid_from < corte <= valid_to`.
+    """
+    if fecha >= date.max - timedelta(days=1):
+        return datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+    return datetime.combine(fecha + timedelta(days=1), time(), COLOMBIA).astimezone(UTC)
+
+
+def inicio(fecha: date) -> datetime:
+    """The first instant of `fecha` in Colombia (the start of a "since" range)."""
+    if fecha <= date.min + timedelta(days=1):
+        return datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+    return corte(fecha - timedelta(days=1))
+
+
+# --- folding ------------------------------------------------------------------------------
+
+
+def evolucionar(estado: Mapping[str, Any], cambio: Mapping[str, Any]) -> Estado:
+    """The state after a change: its keys are set; nested dictionaries merge one level deep
+    (a reached LB updates one entry of the board) unless the change says `_reemplazar`."""
+    nuevo = dict(estado)
+    reemplazar = bool(cambio.get(REEMPLAZAR))
+    for clave, valor in cambio.items():
+        if clave == REEMPLAZAR:
+            continue
+        anterior = nuevo.get(clave)
+        if isinstance(valor, dict) and isinstance(anterior, dict) and not reemplazar:
+            nuevo[clave] = {**anterior, **valor}
+        else:
+            nuevo[clave] = valor
+    return nuevo
+
+
+@dataclass(frozen=True, slots=True)
+class Tramo:
+    """One row of a history: `sub`'s values from `desde` until `hasta` (None: still valid)."""
+
+    sub: str
+    desde: datetime
+    hasta: datetime | None
+    valores: Valores
+
+
+def tramos(hechos: Iterable[tuple[datetime, Mapping[str, Any]]], filas: Filas) -> list[Tramo]:
+    """The canonical history of one entity from all its facts, given in (time, arrival) order."""
+    estado: Estado = {}
+    abiertos: dict[str, tuple[datetime, Valores]] = {}
+    cerrados: list[Tramo] = []
+    pendiente: datetime | None = None
+
+    def cerrar_instante(t: datetime) -> None:
+        nuevas = filas(estado)
+        for sub in sorted(abiertos.keys() | nuevas.keys()):
+            viejo, nuevo = abiertos.get(sub), nuevas.get(sub)
+            if viejo is not None and viejo[1] == nuevo:
+                continue
+            if viejo is not None:
+                cerrados.append(Tramo(sub, viejo[0], t, viejo[1]))
+                del abiertos[sub]
+            if nuevo is not None:
+                abiertos[sub] = (t, nuevo)
+
+    for t, cambio in hechos:
+        if pendiente is not None and t != pendiente:
+            cerrar_instante(pendiente)
+        estado = evolucionar(estado, cambio)
+        pendiente = t
+    if pendiente is not None:
+        cerrar_instante(pendiente)
+    todos = cerrados + [Tramo(sub, desde, None, v) for sub, (desde, v) in abiertos.items()]
+    return sorted(todos, key=lambda r: (r.sub, r.desde))
+
+
+def estado_final(hechos: Iterable[tuple[datetime, Mapping[str, Any]]]) -> Estado:
+    estado: Estado = {}
+    for _, cambio in hechos:
+        estado = evolucionar(estado, cambio)
+    return estado
+
+
+@dataclass
+class Avance:
+    """What to do to an entity's history for one fact at `t` (not older than its newest fact).
+
+    `borrar`: open rows that started at `t` itself (replaced by the fact); `cerrar`: open rows that
+    end at `t`; `reabrir`: rows that ended at `t` and get their values back (a change undone
+    within the same instant); `insertar`: new open rows from `t`.
+    """
+
+    borrar: list[str] = field(default_factory=list)
+    cerrar: list[str] = field(default_factory=list)
+    reabrir: list[str] = field(default_factory=list)
+    insertar: list[tuple[str, Valores]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.borrar or self.cerrar or self.reabrir or self.insertar)
+
+
+def avanzar(
+    vigentes: Mapping[str, tuple[datetime, Valores]],
+    terminan_en_t: Mapping[str, Valores],
+    nuevas: Mapping[str, Valores],
+    t: datetime,
+) -> Avance:
+    """The incremental form of `tramos` for a fact at `t` >= every open row's start.
+
+    `vigentes`: the open rows (start, values) by sub-key; `terminan_en_t`: values of the rows
+    that ended exactly at `t`; `nuevas`: the entity's rows after the fact.
+    """
+    avance = Avance()
+    for sub in sorted(vigentes.keys() | nuevas.keys()):
+        actual, nuevo = vigentes.get(sub), nuevas.get(sub)
+        if actual is not None and actual[1] == nuevo:
+            continue
+        anterior_en_t: Valores | None = terminan_en_t.get(sub)
+        if actual is not None:
+            if actual[0] == t:
+                avance.borrar.append(sub)
+            else:
+                avance.cerrar.append(sub)
+                anterior_en_t = actual[1]
+        if nuevo is None:
+            continue
+        if anterior_en_t is not None and anterior_en_t == nuevo:
+            avance.reabrir.append(sub)
+        else:
+            avance.insertar.append((sub, nuevo))
+    return avance
+
+
+# --- what reporting reads of each event ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hecho:
+    """A fact about entity `clave` of history `entidad`."""
+
+    entidad: str
+    clave: str
+    cambio: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Punto:
+    """A dated fact with its own id (a visit, a delivered service): one row, written once.
+
+    `primero`: the table keeps one row per key, the earliest in event time (a family's first
+    baseline), so a late older event replaces a newer one and redelivery changes nothing.
+    """
+
+    tabla: str
+    fila: Mapping[str, Any]
+    primero: bool = False
+
+
+Operacion = Hecho | Punto
+
+
+class EventoInvalido(ValueError):
+    """A known event type whose data does not have what reporting reads."""
+
+
+def _texto(data: Mapping[str, Any], clave: str) -> str:
+    valor = data.get(clave)
+    if not isinstance(valor, str) or not valor:
+        raise EventoInvalido(f"{clave!r} must be a non-empty string")
+    return valor
+
+
+def _municipio(data: Mapping[str, Any], clave: str = "municipio") -> str:
+    valor = _texto(data, clave)
+    if len(valor) != 5 or not valor.isdigit():
+        raise EventoInvalido(f"{clave!r} must be a 5-digit DIVIPOLA code, got {valor!r}")
+    return valor
+
+
+def _logro(valor: Any) -> str:
+    if not isinstance(valor, str) or not valor.startswith("LB") or not valor[2:].isdigit():
+        raise EventoInvalido(f"not an LB code: {valor!r}")
+    numero = int(valor[2:])
+    if not 1 <= numero <= 45:
+        raise EventoInvalido(f"not an LB code: {valor!r}")
+    return f"LB{numero}"
+
+
+def _logros(data: Mapping[str, Any], clave: str = "logros") -> list[str]:
+    valores = data.get(clave)
+    if not isinstance(valores, list | tuple):
+        raise EventoInvalido(f"{clave!r} must be a list of LB codes")
+    return sorted({_logro(v) for v in valores}, key=lambda c: int(c[2:]))
+
+
+def _fecha(data: Mapping[str, Any], clave: str = "fecha") -> date:
+    valor = data.get(clave)
+    try:
+        return date.fromisoformat(str(valor))
+    except ValueError:
+        raise EventoInvalido(f"{clave!r} must be an ISO date, got {valor!r}") from None
+
+
+def _entero(data: Mapping[str, Any], clave: str) -> int:
+    valor = data.get(clave)
+    if not isinstance(valor, int) or isinstance(valor, bool):
+        raise EventoInvalido(f"{clave!r} must be an integer")
+    return valor
+
+
+ESTADOS_LOGRO = ("ALCANZADO", "POR_ALCANZAR", "NO_APLICA")
+ESTADOS_FAMILIA = ("PRESELECCIONADA", "VINCULADA", "NO_VINCULADA", *SALIDAS)
+
+
+Lector = Callable[[Mapping[str, Any], datetime], list[Operacion]]
+
+
+def _familia(data: Mapping[str, Any], cambio: Mapping[str, Any]) -> list[Operacion]:
+    return [Hecho("familia_estado", _texto(data, "familia_id"), cambio)]
+
+
+def _preseleccionada(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    nivel = data.get("nivel_sisben")
+    return _familia(
+        data,
+        {
+            "estado": "PRESELECCIONADA",
+            "municipio": _municipio(data),
+            "registro": _texto(data, "registro"),
+            "desplazada": bool(data.get("desplazada")),
+            "nivel_sisben": nivel if isinstance(nivel, int) else None,
+        },
+    )
+
+
+def _estado(estado: str, **otros: Any) -> Lector:
+    def leer(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+        return _familia(data, {"estado": estado, **otros})
+
+    return leer
+
+
+def _vinculada(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    return _familia(data, {"estado": "VINCULADA", "municipio": _municipio(data), "vinculada": True})
+
+
+def _cogestor_asignado(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    return _familia(
+        data, {"cogestor_id": _texto(data, "cogestor_id"), "municipio": _municipio(data)}
+    )
+
+
+def _reabierta(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    estado = _texto(data, "estado")
+    if estado not in ESTADOS_FAMILIA:
+        raise EventoInvalido(f"unknown family state {estado!r}")
+    return _familia(data, {"estado": estado})
+
+
+def _marcada_desplazada(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    return _familia(data, {"desplazada": True})
+
+
+def _cogestor_registrado(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    municipios = data.get("municipios")
+    if not isinstance(municipios, list | tuple):
+        raise EventoInvalido("'municipios' must be a list")
+    return [
+        Hecho(
+            "cogestor_municipio",
+            _texto(data, "cogestor_id"),
+            {
+                REEMPLAZAR: True,
+                "operador": _texto(data, "operador"),
+                "microrregion": _texto(data, "microrregion"),
+                "capacidad": _entero(data, "capacidad"),
+                "municipios": sorted({_municipio({"m": m}, "m") for m in municipios}),
+            },
+        )
+    ]
+
+
+def _evaluados(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    evaluaciones = data.get("evaluaciones")
+    if not isinstance(evaluaciones, list | tuple):
+        raise EventoInvalido("'evaluaciones' must be a list")
+    tablero: dict[str, str] = {}
+    for evaluacion in evaluaciones:
+        if not isinstance(evaluacion, Mapping):
+            raise EventoInvalido("each evaluation must be an object")
+        estado = evaluacion.get("estado")
+        if estado not in ESTADOS_LOGRO:
+            raise EventoInvalido(f"unknown LB status {estado!r}")
+        tablero[_logro(evaluacion.get("logro"))] = estado
+    return [
+        Hecho(
+            "familia_logro",
+            _texto(data, "familia_id"),
+            {REEMPLAZAR: True, "municipio": _municipio(data), "logros": tablero},
+        )
+    ]
+
+
+def _logro_cambia(estado: str) -> Lector:
+    def leer(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+        return [
+            Hecho(
+                "familia_logro",
+                _texto(data, "familia_id"),
+                {"municipio": _municipio(data), "logros": {_logro(data.get("logro")): estado}},
+            )
+        ]
+
+    return leer
+
+
+def _primera(tabla: str) -> Lector:
+    def leer(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+        fila = {"familia_id": _texto(data, "familia_id"), "municipio": _municipio(data), "t": t}
+        return [Punto(tabla, fila, primero=True)]
+
+    return leer
+
+
+def _visita(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    fila = {
+        "visita_id": _texto(data, "visita_id"),
+        "familia_id": _texto(data, "familia_id"),
+        "cogestor_id": _texto(data, "cogestor_id"),
+        "municipio": _municipio(data),
+        "fecha": _fecha(data),
+        "tipo": _texto(data, "tipo"),
+        "t": t,
+    }
+    return [Punto("visita", fila)]
+
+
+def _sesion(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    familias = data.get("familias")
+    if not isinstance(familias, list | tuple):
+        raise EventoInvalido("'familias' must be a list")
+    tema = data.get("tema_logro")
+    fila = {
+        "sesion_id": _texto(data, "sesion_id"),
+        "municipio": _municipio(data),
+        "fecha": _fecha(data),
+        "tema_logro": _logro(tema) if tema is not None else None,
+        "familias": len(set(familias)),
+        "para_desplazados": bool(data.get("para_desplazados")),
+        "t": t,
+    }
+    return [Punto("sesion", fila)]
+
+
+def _cupo(estado: str) -> Lector:
+    def leer(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+        cambio = {
+            REEMPLAZAR: True,
+            "estado": estado,
+            "programa_id": _texto(data, "programa_id"),
+            "entidad": _texto(data, "entidad"),
+            "municipio": _municipio(data),
+            "periodo": _texto(data, "periodo"),
+            "logros": _logros(data),
+        }
+        return [Hecho("cupo_logro", _texto(data, "cupo_id"), cambio)]
+
+    return leer
+
+
+def _habilitados(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    programa, municipio, periodo = (
+        _texto(data, "programa_id"),
+        _municipio(data),
+        _texto(data, "periodo"),
+    )
+    cupos = _entero(data, "cupos")
+    if cupos < 0:
+        raise EventoInvalido("'cupos' must not be negative")
+    cambio = {
+        REEMPLAZAR: True,
+        "programa_id": programa,
+        "entidad": _texto(data, "entidad"),
+        "municipio": municipio,
+        "periodo": periodo,
+        "logros": _logros(data),
+        "cupos": cupos,
+    }
+    return [Hecho("cupos_habilitados", f"{programa}|{municipio}|{periodo}", cambio)]
+
+
+def _servicio(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    fila = {
+        "servicio_id": _texto(data, "servicio_id"),
+        "programa_id": _texto(data, "programa_id"),
+        "entidad": _texto(data, "entidad"),
+        "municipio": _municipio(data),
+        "logros": _logros(data),
+        "fecha": _fecha(data),
+        "valor": _entero(data, "valor"),
+        "t": t,
+    }
+    return [Punto("servicio", fila)]
+
+
+@dataclass(frozen=True, slots=True)
+class Lectura:
+    proyeccion: str
+    leer: Lector
+
+
+LECTURAS: dict[tuple[str, str], Lectura] = {
+    # enrollment: the family's status, registries and cogestor; the cogestores themselves
+    ("enrollment", "FamiliaPreseleccionada"): Lectura("familias", _preseleccionada),
+    ("enrollment", "FamiliaMarcadaDesplazada"): Lectura("familias", _marcada_desplazada),
+    ("enrollment", "FamiliaVinculada"): Lectura("familias", _vinculada),
+    ("enrollment", "FamiliaNoVinculada"): Lectura("familias", _estado("NO_VINCULADA")),
+    ("enrollment", "CogestorAsignado"): Lectura("familias", _cogestor_asignado),
+    ("enrollment", "FamiliaRetirada"): Lectura("familias", _estado("RETIRADA", cogestor_id=None)),
+    ("enrollment", "FamiliaPromovida"): Lectura("familias", _estado("PROMOVIDA", cogestor_id=None)),
+    ("enrollment", "FamiliaEgresadaPorTiempo"): Lectura(
+        "familias", _estado("EGRESADA_POR_TIEMPO", cogestor_id=None)
+    ),
+    ("enrollment", "FamiliaReabierta"): Lectura("familias", _reabierta),
+    ("enrollment", "CogestorRegistrado"): Lectura("operacion", _cogestor_registrado),
+    # accompaniment: boards, baselines, plans, visits, community sessions
+    ("accompaniment", "LogrosEvaluados"): Lectura("logros", _evaluados),
+    ("accompaniment", "LogroAlcanzado"): Lectura("logros", _logro_cambia("ALCANZADO")),
+    ("accompaniment", "LogroPerdido"): Lectura("logros", _logro_cambia("POR_ALCANZAR")),
+    ("accompaniment", "LineaBaseLevantada"): Lectura("logros", _primera("linea_base")),
+    ("accompaniment", "PlanFamiliarConstruido"): Lectura("logros", _primera("plan")),
+    ("accompaniment", "VisitaRegistrada"): Lectura("operacion", _visita),
+    ("accompaniment", "SesionComunitariaRealizada"): Lectura("operacion", _sesion),
+    # offer: slots enabled and assigned, services delivered
+    ("offer", "CuposHabilitados"): Lectura("oferta", _habilitados),
+    ("offer", "CupoAsignado"): Lectura("oferta", _cupo("ASIGNADO")),
+    ("offer", "CupoRechazado"): Lectura("oferta", _cupo("RECHAZADO")),
+    ("offer", "CupoLiberado"): Lectura("oferta", _cupo("LIBERADO")),
+    ("offer", "ServicioPrestado"): Lectura("oferta", _servicio),
+}
+"""Which projection each event type feeds, and how its data becomes facts."""
+
+CONOCIDOS_SIN_USO: frozenset[tuple[str, str]] = frozenset(
+    {
+        # members' attributes and personal-data bookkeeping: reporting counts families only
+        ("enrollment", "IntegranteRegistrado"),
+        ("enrollment", "IntegranteActualizado"),
+        ("enrollment", "IntegranteRetirado"),
+        ("enrollment", "DatosPersonalesEliminados"),
+        # the cogestor's side of an assignment; the family's CogestorAsignado is the one read
+        ("enrollment", "FamiliaAsignadaACogestor"),
+        ("enrollment", "FamiliaLiberadaDeCogestor"),
+        # the case follows enrollment's states; reaches come as LogroAlcanzado
+        ("accompaniment", "CasoAbierto"),
+        ("accompaniment", "CasoCerrado"),
+        ("accompaniment", "RespuestasActualizadas"),
+        ("accompaniment", "TodosLosLogrosAlcanzados"),
+        ("accompaniment", "ServicioRegistrado"),
+        # programs' descriptions and quality; demand is computed from the boards
+        ("offer", "ProgramaRegistrado"),
+        ("offer", "ProgramaActualizado"),
+        ("offer", "CalidadReportada"),
+        ("offer", "DemandaInsatisfecha"),
+    }
+)
+"""Event types reporting knows and deliberately does not project (no "unknown type" log)."""
+
+
+def operaciones(servicio: str, tipo: str, data: Mapping[str, Any], t: datetime) -> dict[str, list]:
+    """The facts an event means, by projection; {} for a known type reporting does not use.
+
+    Raises KeyError for an event type reporting does not know, EventoInvalido for bad data.
+    """
+    lectura = LECTURAS.get((servicio, tipo))
+    if lectura is None:
+        if (servicio, tipo) in CONOCIDOS_SIN_USO:
+            return {}
+        raise KeyError((servicio, tipo))
+    return {lectura.proyeccion: lectura.leer(data, t)}
+
+
+def servicios_leidos() -> set[str]:
+    return {s for s, _ in LECTURAS} | {s for s, _ in CONOCIDOS_SIN_USO}

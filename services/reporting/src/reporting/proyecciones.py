@@ -1,0 +1,353 @@
+"""The projections: their tables (DDL per generation schema) and how an entity's state gives rows.
+
+A projection lives in its own PostgreSQL schema per *generation* (`rp_<name>_<n>`); the table
+`reporting_proyeccion` points at the live one. Rebuilding builds generation n+1 beside the live
+one and swaps the pointer (see `reconstruccion`). Every generation schema has:
+
+- `aplicado(event_id, t)`: the events it applied (idempotence across redelivery, DLQ replays and
+  the live/rebuild overlap at the swap) and their event time (the projection's lag);
+- `checkpoint(topic, particion, siguiente)`: where a rebuild is in each partition;
+- per history `h`: `h` (rows with `valid_from`/`valid_to` in event time), `h_hecho` (the facts,
+  to refold an entity when a late event arrives) and `h_actual` (the entity's folded state);
+- point tables (a visit, a delivered service), one row per fact id.
+
+Changing a table's shape means a new `version` here and a rebuild of that projection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reporting.domain import Filas, Valores
+
+
+@dataclass(frozen=True)
+class Historia:
+    """A history of rows per entity, each valid from one event time to another."""
+
+    tabla: str
+    clave: str  # the entity's id column (familia_id, cogestor_id, cupo_id...)
+    sub: str | None  # the row's sub-key column within the entity (logro...), or one row
+    columnas: tuple[tuple[str, str], ...]  # value columns (name, SQL type), in `filas` order
+    filas: Filas
+    municipio: str = "municipio"  # the column the generated `departamento` comes from
+
+    @property
+    def nombres(self) -> tuple[str, ...]:
+        return tuple(nombre for nombre, _ in self.columnas)
+
+
+@dataclass(frozen=True)
+class TablaPuntos:
+    """Dated facts with their own id; `primero` keeps the earliest per key."""
+
+    tabla: str
+    llave: str
+    columnas: tuple[tuple[str, str], ...]
+    primero: bool = False
+    indices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proyeccion:
+    nombre: str
+    version: int
+    descripcion: str
+    historias: tuple[Historia, ...] = ()
+    puntos: tuple[TablaPuntos, ...] = ()
+
+    def historia(self, tabla: str) -> Historia:
+        return next(h for h in self.historias if h.tabla == tabla)
+
+    def puntos_de(self, tabla: str) -> TablaPuntos:
+        return next(p for p in self.puntos if p.tabla == tabla)
+
+    def tablas(self) -> list[str]:
+        """Every table of a generation, for comparisons and documentation."""
+        nombres = ["aplicado"]
+        for h in self.historias:
+            nombres += [h.tabla, f"{h.tabla}_hecho", f"{h.tabla}_actual"]
+        return nombres + [p.tabla for p in self.puntos]
+
+
+# --- rows of each history ------------------------------------------------------------------
+
+
+def _familia(e: Mapping[str, Any]) -> dict[str, Valores]:
+    if "estado" not in e or "municipio" not in e:
+        return {}  # a late fact arrived before the family's preselection: no row yet
+    return {
+        "": (
+            e["estado"],
+            e["municipio"],
+            bool(e.get("desplazada")),
+            e.get("registro"),
+            e.get("nivel_sisben"),
+            bool(e.get("vinculada")),
+            e.get("cogestor_id"),
+        )
+    }
+
+
+def _tablero(e: Mapping[str, Any]) -> dict[str, Valores]:
+    municipio = e.get("municipio")
+    if municipio is None:
+        return {}
+    return {logro: (estado, municipio) for logro, estado in e.get("logros", {}).items()}
+
+
+def _cogestor(e: Mapping[str, Any]) -> dict[str, Valores]:
+    if "operador" not in e:
+        return {}
+    valores = (e["operador"], e["microrregion"], e["capacidad"])
+    return dict.fromkeys(e.get("municipios", ()), valores)
+
+
+def _cupo(e: Mapping[str, Any]) -> dict[str, Valores]:
+    if "estado" not in e:
+        return {}
+    valores = (e["estado"], e["programa_id"], e["entidad"], e["municipio"], e["periodo"])
+    return dict.fromkeys(e.get("logros", ()), valores)
+
+
+def _habilitados(e: Mapping[str, Any]) -> dict[str, Valores]:
+    if "cupos" not in e:
+        return {}
+    valores = (e["programa_id"], e["entidad"], e["municipio"], e["periodo"], e["cupos"])
+    return dict.fromkeys(e.get("logros", ()), valores)
+
+
+TEXTO, ENTERO, LOGICO, MOMENTO, FECHA = "text", "integer", "boolean", "timestamptz", "date"
+
+FAMILIAS = Proyeccion(
+    "familias",
+    1,
+    "Each family's status in time (enrollment): preselected, vinculada, exits, displaced or "
+    "SISBEN, cogestor",
+    historias=(
+        Historia(
+            "familia_estado",
+            "familia_id",
+            None,
+            (
+                ("estado", TEXTO),
+                ("municipio", TEXTO),
+                ("desplazada", LOGICO),
+                ("registro", TEXTO),
+                ("nivel_sisben", ENTERO),
+                ("vinculada", LOGICO),
+                ("cogestor_id", TEXTO),
+            ),
+            _familia,
+        ),
+    ),
+)
+
+LOGROS = Proyeccion(
+    "logros",
+    1,
+    "Each family's board of 45 LB in time, its first baseline and first plan (accompaniment)",
+    historias=(
+        Historia(
+            "familia_logro",
+            "familia_id",
+            "logro",
+            (("estado", TEXTO), ("municipio", TEXTO)),
+            _tablero,
+        ),
+    ),
+    puntos=(
+        TablaPuntos(
+            "linea_base",
+            "familia_id",
+            (("familia_id", TEXTO), ("municipio", TEXTO), ("t", MOMENTO)),
+            primero=True,
+        ),
+        TablaPuntos(
+            "plan",
+            "familia_id",
+            (("familia_id", TEXTO), ("municipio", TEXTO), ("t", MOMENTO)),
+            primero=True,
+        ),
+    ),
+)
+
+OPERACION = Proyeccion(
+    "operacion",
+    1,
+    "Field operation: cogestores and the municipalities they serve (enrollment), visits and "
+    "community sessions (accompaniment)",
+    historias=(
+        Historia(
+            "cogestor_municipio",
+            "cogestor_id",
+            "municipio",
+            (("operador", TEXTO), ("microrregion", TEXTO), ("capacidad", ENTERO)),
+            _cogestor,
+        ),
+    ),
+    puntos=(
+        TablaPuntos(
+            "visita",
+            "visita_id",
+            (
+                ("visita_id", TEXTO),
+                ("familia_id", TEXTO),
+                ("cogestor_id", TEXTO),
+                ("municipio", TEXTO),
+                ("fecha", FECHA),
+                ("tipo", TEXTO),
+                ("t", MOMENTO),
+            ),
+            indices=("familia_id, fecha", "cogestor_id, fecha"),
+        ),
+        TablaPuntos(
+            "sesion",
+            "sesion_id",
+            (
+                ("sesion_id", TEXTO),
+                ("municipio", TEXTO),
+                ("fecha", FECHA),
+                ("tema_logro", TEXTO),
+                ("familias", ENTERO),
+                ("para_desplazados", LOGICO),
+                ("t", MOMENTO),
+            ),
+        ),
+    ),
+)
+
+OFERTA = Proyeccion(
+    "oferta",
+    1,
+    "Offer: slots enabled per program, municipality, period and LB; slots assigned; services "
+    "delivered",
+    historias=(
+        Historia(
+            "cupos_habilitados",
+            "clave",
+            "logro",
+            (
+                ("programa_id", TEXTO),
+                ("entidad", TEXTO),
+                ("municipio", TEXTO),
+                ("periodo", TEXTO),
+                ("cupos", ENTERO),
+            ),
+            _habilitados,
+        ),
+        Historia(
+            "cupo_logro",
+            "cupo_id",
+            "logro",
+            (
+                ("estado", TEXTO),
+                ("programa_id", TEXTO),
+                ("entidad", TEXTO),
+                ("municipio", TEXTO),
+                ("periodo", TEXTO),
+            ),
+            _cupo,
+        ),
+    ),
+    puntos=(
+        TablaPuntos(
+            "servicio",
+            "servicio_id",
+            (
+                ("servicio_id", TEXTO),
+                ("programa_id", TEXTO),
+                ("entidad", TEXTO),
+                ("municipio", TEXTO),
+                ("logros", "text[]"),
+                ("fecha", FECHA),
+                ("valor", "bigint"),
+                ("t", MOMENTO),
+            ),
+        ),
+    ),
+)
+
+PROYECCIONES: dict[str, Proyeccion] = {p.nombre: p for p in (FAMILIAS, LOGROS, OPERACION, OFERTA)}
+
+_ESQUEMA = re.compile(r"^rp_[a-z]+_\d+$")
+
+
+def esquema(proyeccion: str, generacion: int) -> str:
+    nombre = f"rp_{proyeccion}_{generacion}"
+    assert _ESQUEMA.fullmatch(nombre), nombre
+    return nombre
+
+
+def validar_esquema(nombre: str) -> str:
+    """Schema names go into SQL text: only the ones this module makes are accepted."""
+    if not _ESQUEMA.fullmatch(nombre):
+        raise ValueError(f"not a projection schema: {nombre!r}")
+    return nombre
+
+
+def ddl(p: Proyeccion, s: str) -> list[str]:
+    """The statements that create generation schema `s` of projection `p`, empty."""
+    validar_esquema(s)
+    sentencias = [
+        f"CREATE SCHEMA {s}",
+        f"CREATE TABLE {s}.aplicado (event_id text PRIMARY KEY, t timestamptz NOT NULL)",
+        f"CREATE INDEX ON {s}.aplicado (t)",
+        f"CREATE TABLE {s}.checkpoint (topic text, particion integer, siguiente bigint NOT NULL,"
+        " PRIMARY KEY (topic, particion))",
+    ]
+    for h in p.historias:
+        sub = [f"{h.sub} text NOT NULL"] if h.sub else []
+        llave = ", ".join([h.clave, *([h.sub] if h.sub else []), "valid_from"])
+        columnas = ", ".join(f"{n} {t}" for n, t in h.columnas)
+        sentencias += [
+            f"CREATE TABLE {s}.{h.tabla} ({h.clave} text NOT NULL, {', '.join([*sub, ''])}"
+            f"valid_from timestamptz NOT NULL, valid_to timestamptz NOT NULL DEFAULT 'infinity',"
+            f" {columnas}, departamento text GENERATED ALWAYS AS (left({h.municipio}, 2)) STORED,"
+            f" PRIMARY KEY ({llave}), CHECK (valid_from < valid_to))",
+            f"CREATE INDEX ON {s}.{h.tabla} ({h.municipio}, valid_from)",
+            f"CREATE INDEX ON {s}.{h.tabla} (valid_to, valid_from)",
+            f"CREATE TABLE {s}.{h.tabla}_hecho (clave text NOT NULL, t timestamptz NOT NULL,"
+            " seq bigint GENERATED ALWAYS AS IDENTITY, cambio jsonb NOT NULL,"
+            " PRIMARY KEY (clave, t, seq))",
+            f"CREATE TABLE {s}.{h.tabla}_actual (clave text PRIMARY KEY, t timestamptz NOT NULL,"
+            " estado jsonb NOT NULL)",
+        ]
+    for pt in p.puntos:
+        columnas = ", ".join(
+            f"{n} {t}" + (" PRIMARY KEY" if n == pt.llave else "") for n, t in pt.columnas
+        )
+        sentencias += [
+            f"CREATE TABLE {s}.{pt.tabla} ({columnas},"
+            " departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED)",
+            f"CREATE INDEX ON {s}.{pt.tabla} (municipio, t)",
+            *(f"CREATE INDEX ON {s}.{pt.tabla} ({i})" for i in pt.indices),
+        ]
+    return sentencias
+
+
+PUNTERO_DDL = [
+    "CREATE TABLE reporting_generacion (proyeccion text NOT NULL, generacion integer NOT NULL,"
+    " esquema text NOT NULL UNIQUE, version integer NOT NULL, estado text NOT NULL"
+    " CHECK (estado IN ('CONSTRUYENDO', 'ACTIVA', 'RETIRADA', 'ABANDONADA')),"
+    " creada timestamptz NOT NULL DEFAULT now(), activada timestamptz, retirada timestamptz,"
+    " PRIMARY KEY (proyeccion, generacion))",
+    "CREATE TABLE reporting_proyeccion (proyeccion text PRIMARY KEY, generacion integer NOT NULL,"
+    " esquema text NOT NULL, activada timestamptz NOT NULL DEFAULT now())",
+]
+"""The pointer to each projection's live generation, and the log of generations."""
+
+
+def primera_generacion(p: Proyeccion) -> list[str]:
+    """Generation 1, live from the start (used by the migrations)."""
+    s = esquema(p.nombre, 1)
+    return [
+        *ddl(p, s),
+        "INSERT INTO reporting_generacion (proyeccion, generacion, esquema, version, estado,"
+        f" activada) VALUES ('{p.nombre}', 1, '{s}', {p.version}, 'ACTIVA', now())",
+        "INSERT INTO reporting_proyeccion (proyeccion, generacion, esquema)"
+        f" VALUES ('{p.nombre}', 1, '{s}')",
+    ]

@@ -1,0 +1,80 @@
+"""Reporting with its real backbone: a consumer group of its own that starts at the end of the
+topics (the session's broker carries other tests' events), and polling helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
+from juntos_events.topics import PRODUCERS, event_topic
+from juntos_web.testing import settings_for_tests
+from reporting.main import create_app
+
+PLAZO = 60
+
+
+async def particiones(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        descritos = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(d["topic"], p["partition"])
+        for d in descritos
+        if d["error_code"] == 0
+        for p in d["partitions"]
+    )
+
+
+async def empezar_al_final(bootstrap: str, grupo: str) -> None:
+    """Commit the current end of every producer topic for `grupo`: it sees new events only."""
+    tps = await particiones(bootstrap, [event_topic(s) for s in PRODUCERS])
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=grupo, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        finales = await consumer.end_offsets(tps)
+        await consumer.commit(dict(finales.items()))
+    finally:
+        await consumer.stop()
+
+
+def app_con_backbone(database_url: str, kafka_bootstrap: str, grupo: str | None = None) -> FastAPI:
+    base = settings_for_tests(
+        grupo or f"reporting-{uuid.uuid4().hex[:8]}",
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        run_backbone=True,
+    )
+    return create_app(base)
+
+
+@asynccontextmanager
+async def desde_ahora(database_url: str, kafka_bootstrap: str) -> AsyncIterator[FastAPI]:
+    """An app whose consumer group starts at the current end of the topics."""
+    grupo = f"reporting-{uuid.uuid4().hex[:8]}"
+    await empezar_al_final(kafka_bootstrap, grupo)
+    yield app_con_backbone(database_url, kafka_bootstrap, grupo)
+
+
+async def hasta_que(comprobar: Callable[[], Awaitable[Any]], que: str, plazo: float = PLAZO) -> Any:
+    ultimo = None
+    try:
+        async with asyncio.timeout(plazo):
+            while True:
+                ultimo = await comprobar()
+                if ultimo:
+                    return ultimo
+                await asyncio.sleep(0.3)
+    except TimeoutError:
+        raise AssertionError(f"{que}: never happened (last: {ultimo!r})") from None

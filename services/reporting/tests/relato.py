@@ -1,0 +1,302 @@
+"""A story across services, told with the producers' own event models (their real contracts).
+
+Each helper returns a `Suceso`: the producer's registry, the event, its Kafka key and its
+CloudEvent time. Tests apply them directly (`sobre`) or publish them to the real topics.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from accompaniment import events as acomp
+from aiokafka import AIOKafkaProducer
+from enrollment import events as enr
+from juntos_events.envelope import Envelope, encode
+from juntos_events.events import DomainEvent, EventRegistry
+from offer import events as ofe
+
+
+@dataclass(frozen=True)
+class Suceso:
+    registro: EventRegistry
+    evento: DomainEvent
+    clave: str
+    t: datetime
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def sobre(self) -> Envelope:
+        """The envelope a consumer would decode from the published message."""
+        return Envelope(
+            id=self.id,
+            service=self.registro.service,
+            event_type=self.evento.event_type,
+            schema_version=self.evento.schema_version,
+            subject=self.clave,
+            time=self.t,
+            data=self.evento.model_dump(mode="json"),
+        )
+
+    async def publicar(self, producer: AIOKafkaProducer, veces: int = 1) -> None:
+        mensaje = encode(
+            self.registro, self.evento, event_id=self.id, stream_id=self.clave, occurred_at=self.t
+        )
+        for _ in range(veces):
+            await producer.send_and_wait(
+                self.registro.topic,
+                mensaje.value,
+                key=self.clave.encode(),
+                headers=list(mensaje.headers.items()),
+            )
+
+
+def dia(d: date, hora: int = 12) -> datetime:
+    """Noon in Colombia (17:00 UTC) of `d`: well inside the day whatever the cut."""
+    return datetime(d.year, d.month, d.day, hora + 5, tzinfo=UTC)
+
+
+def _integrante(fid: str) -> enr.Integrante:
+    return enr.Integrante(
+        integrante_id=f"{fid}-1", fecha_nacimiento=date(1980, 1, 1), sexo="M", parentesco="JEFE"
+    )
+
+
+def preseleccionada(fid: str, municipio: str, t: datetime, *, desplazada: bool = False) -> Suceso:
+    evento = enr.FamiliaPreseleccionada(
+        familia_id=fid,
+        municipio=municipio,
+        registro="RUPD" if desplazada else "SISBEN",
+        desplazada=desplazada,
+        nivel_sisben=None if desplazada else 1,
+        integrantes=(_integrante(fid),),
+    )
+    return Suceso(enr.events, evento, fid, t)
+
+
+def marcada_desplazada(fid: str, t: datetime) -> Suceso:
+    return Suceso(enr.events, enr.FamiliaMarcadaDesplazada(familia_id=fid, registro="RUPD"), fid, t)
+
+
+def cogestor_asignado(fid: str, municipio: str, cogestor: str, t: datetime) -> Suceso:
+    evento = enr.CogestorAsignado(familia_id=fid, municipio=municipio, cogestor_id=cogestor)
+    return Suceso(enr.events, evento, fid, t)
+
+
+def vinculada(fid: str, municipio: str, cogestor: str, t: datetime) -> Suceso:
+    fecha = t.date()
+    evento = enr.FamiliaVinculada(
+        familia_id=fid,
+        municipio=municipio,
+        fecha_vinculacion=fecha,
+        fecha_limite=fecha + timedelta(days=5 * 365),
+        firmante_id=f"{fid}-1",
+        lugar_municipio=municipio,
+        cogestor_id=cogestor,
+    )
+    return Suceso(enr.events, evento, fid, t)
+
+
+def no_vinculada(fid: str, cogestor: str, t: datetime) -> Suceso:
+    evento = enr.FamiliaNoVinculada(
+        familia_id=fid, fecha=t.date(), motivo="NO_ACEPTA", cogestor_id=cogestor
+    )
+    return Suceso(enr.events, evento, fid, t)
+
+
+def retirada(fid: str, t: datetime) -> Suceso:
+    evento = enr.FamiliaRetirada(familia_id=fid, motivo="VOLUNTARIO", fecha=t.date())
+    return Suceso(enr.events, evento, fid, t)
+
+
+def promovida(fid: str, t: datetime) -> Suceso:
+    return Suceso(enr.events, enr.FamiliaPromovida(familia_id=fid, fecha=t.date()), fid, t)
+
+
+def egresada(fid: str, t: datetime) -> Suceso:
+    evento = enr.FamiliaEgresadaPorTiempo(
+        familia_id=fid, fecha=t.date(), fecha_vinculacion=t.date() - timedelta(days=5 * 365)
+    )
+    return Suceso(enr.events, evento, fid, t)
+
+
+def integrante_registrado(fid: str, t: datetime) -> Suceso:
+    evento = enr.IntegranteRegistrado(
+        familia_id=fid, integrante=_integrante(fid + "-b"), motivo="NACIMIENTO"
+    )
+    return Suceso(enr.events, evento, fid, t)
+
+
+def cogestor_registrado(
+    cogestor: str, municipios: tuple[str, ...], t: datetime, capacidad: int = 50
+) -> Suceso:
+    evento = enr.CogestorRegistrado(
+        cogestor_id=cogestor,
+        operador="op",
+        microrregion="mr",
+        municipios=municipios,
+        capacidad=capacidad,
+    )
+    return Suceso(enr.events, evento, f"cogestor:{cogestor}", t)
+
+
+def visita(
+    fid: str, municipio: str, cogestor: str, t: datetime, tipo: str = "SEGUIMIENTO"
+) -> Suceso:
+    evento = acomp.VisitaRegistrada(
+        familia_id=fid,
+        visita_id=str(uuid.uuid4()),
+        cogestor_id=cogestor,
+        municipio=municipio,
+        fecha=t.date(),
+        tipo=tipo,
+        duracion_minutos=45,
+    )
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def linea_base(fid: str, municipio: str, t: datetime) -> Suceso:
+    evento = acomp.LineaBaseLevantada(
+        familia_id=fid,
+        visita_id=str(uuid.uuid4()),
+        municipio=municipio,
+        fecha=t.date(),
+        version_cuestionario=1,
+    )
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def evaluados(
+    fid: str,
+    municipio: str,
+    t: datetime,
+    pendientes: tuple[str, ...] = (),
+    no_aplica: tuple[str, ...] = (),
+) -> Suceso:
+    evaluaciones = tuple(
+        acomp.Evaluacion(
+            logro=f"LB{n}",
+            estado="POR_ALCANZAR"
+            if f"LB{n}" in pendientes
+            else "NO_APLICA"
+            if f"LB{n}" in no_aplica
+            else "ALCANZADO",
+        )
+        for n in range(1, 46)
+    )
+    evento = acomp.LogrosEvaluados(
+        familia_id=fid,
+        municipio=municipio,
+        fecha=t.date(),
+        desplazada=False,
+        evaluaciones=evaluaciones,
+    )
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def plan(fid: str, municipio: str, t: datetime, logros: tuple[str, ...] = ("LB1",)) -> Suceso:
+    evento = acomp.PlanFamiliarConstruido(
+        familia_id=fid,
+        municipio=municipio,
+        version=1,
+        fecha=t.date(),
+        prioridades=tuple(
+            acomp.Prioridad(logro=lb, orden=i + 1, fecha_meta=t.date(), acciones=1)
+            for i, lb in enumerate(logros)
+        ),
+    )
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def logro_alcanzado(fid: str, municipio: str, logro: str, t: datetime) -> Suceso:
+    evento = acomp.LogroAlcanzado(
+        familia_id=fid,
+        municipio=municipio,
+        logro=logro,
+        fecha=t.date(),
+        evidencia=acomp.Evidencia(tipo="VISITA", referencia="v"),
+    )
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def logro_perdido(fid: str, municipio: str, logro: str, t: datetime) -> Suceso:
+    evento = acomp.LogroPerdido(familia_id=fid, municipio=municipio, logro=logro, fecha=t.date())
+    return Suceso(acomp.events, evento, fid, t)
+
+
+def sesion(municipio: str, familias: tuple[str, ...], t: datetime) -> Suceso:
+    sid = str(uuid.uuid4())
+    evento = acomp.SesionComunitariaRealizada(
+        sesion_id=sid, municipio=municipio, fecha=t.date(), tema_logro="LB1", familias=familias
+    )
+    return Suceso(acomp.events, evento, f"sesion:{sid}", t)
+
+
+def cupos_habilitados(
+    programa: str, entidad: str, municipio: str, logros: tuple[str, ...], cupos: int, t: datetime
+) -> Suceso:
+    evento = ofe.CuposHabilitados(
+        programa_id=programa,
+        entidad=entidad,
+        municipio=municipio,
+        periodo=str(t.year),
+        logros=logros,
+        cupos=cupos,
+    )
+    return Suceso(ofe.events, evento, f"cupos:{programa}:{municipio}:{t.year}", t)
+
+
+def _cupo(cls: type, programa: str, entidad: str, municipio: str, fid: str, logros, t, **mas):
+    return cls(
+        cupo_id=f"{programa}-{fid}",
+        programa_id=programa,
+        entidad=entidad,
+        municipio=municipio,
+        periodo=str(t.year),
+        familia_id=fid,
+        logros=logros,
+        fecha=t.date(),
+        **mas,
+    )
+
+
+def cupo_asignado(
+    programa: str, entidad: str, municipio: str, fid: str, logros: tuple[str, ...], t: datetime
+) -> Suceso:
+    evento = _cupo(ofe.CupoAsignado, programa, entidad, municipio, fid, logros, t)
+    return Suceso(ofe.events, evento, f"cupos:{programa}:{municipio}:{t.year}", t)
+
+
+def cupo_liberado(
+    programa: str, entidad: str, municipio: str, fid: str, logros: tuple[str, ...], t: datetime
+) -> Suceso:
+    evento = _cupo(ofe.CupoLiberado, programa, entidad, municipio, fid, logros, t, motivo="VENCIDO")
+    return Suceso(ofe.events, evento, f"cupos:{programa}:{municipio}:{t.year}", t)
+
+
+def servicio_prestado(
+    programa: str, entidad: str, municipio: str, fid: str, logros: tuple[str, ...], t: datetime
+) -> Suceso:
+    evento = ofe.ServicioPrestado(
+        servicio_id=str(uuid.uuid4()),
+        programa_id=programa,
+        entidad=entidad,
+        municipio=municipio,
+        familia_id=fid,
+        logros=logros,
+        fecha=t.date(),
+        valor=100_000,
+    )
+    return Suceso(ofe.events, evento, f"servicio:{evento.servicio_id}", t)
+
+
+def desconocido(fid: str, t: datetime) -> Suceso:
+    """An event type enrollment might publish tomorrow; reporting has never heard of it."""
+    registro = EventRegistry("enrollment")
+
+    @registro.register("FamiliaTeletransportada")
+    class FamiliaTeletransportada(DomainEvent):
+        familia_id: str
+        destino: str
+
+    return Suceso(registro, FamiliaTeletransportada(familia_id=fid, destino="Marte"), fid, t)

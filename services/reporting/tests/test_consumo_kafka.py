@@ -1,0 +1,77 @@
+"""The live consumer on the real topics: producers' CloudEvents become projection rows once,
+and a type reporting does not know is skipped with a log line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from juntos_events.topics import ensure_topics
+from juntos_web.testing import service_client
+from reporting import consumers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import relato as r
+from .conftest import filas
+from .kafka import desde_ahora, hasta_que
+
+MPIO = "94001"
+
+
+@pytest.fixture
+async def productor(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    await ensure_topics(kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+class _Registro(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.eventos: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, dict):
+            self.eventos.append(record.msg)
+
+
+async def test_events_from_three_topics_become_rows_once_and_unknown_types_are_skipped(
+    engine: AsyncEngine, db: str, kafka_bootstrap: str, productor: AIOKafkaProducer
+) -> None:
+    registro = _Registro()
+    logging.getLogger("reporting.consumers").addHandler(registro)
+    antes = consumers.DESCONOCIDOS.labels("enrollment", "FamiliaTeletransportada")._value.get()
+    d = r.dia(date(2026, 5, 4))
+    f = "kafka-fam-1"
+    try:
+        async with desde_ahora(db, kafka_bootstrap) as app, service_client(app):
+            await r.desconocido(f, d).publicar(productor)
+            await r.preseleccionada(f, MPIO, d).publicar(productor, veces=2)
+            await r.evaluados(f, MPIO, d, pendientes=("LB3",)).publicar(productor, veces=2)
+            await r.cupos_habilitados("prg", "ent", MPIO, ("LB3",), 5, d).publicar(productor)
+
+            async def proyectado() -> bool:
+                familias = await filas(engine, "SELECT count(*) FROM {familias}.familia_estado")
+                logros = await filas(engine, "SELECT count(*) FROM {logros}.familia_logro")
+                cupos = await filas(engine, "SELECT count(*) FROM {oferta}.cupos_habilitados")
+                return familias == [(1,)] and logros == [(45,)] and cupos == [(1,)]
+
+            await hasta_que(proyectado, "the three topics reached the projections")
+            hechos = await filas(
+                engine,
+                "SELECT (SELECT count(*) FROM {familias}.familia_estado_hecho),"
+                " (SELECT count(*) FROM {logros}.familia_logro_hecho)",
+            )
+            assert hechos == [(1, 1)]  # the redelivered copies were not applied again
+    finally:
+        logging.getLogger("reporting.consumers").removeHandler(registro)
+    saltados = [e for e in registro.eventos if e.get("event") == "unknown event type skipped"]
+    assert saltados and saltados[0]["event_type"] == "FamiliaTeletransportada"
+    assert saltados[0]["service"] == "enrollment"
+    despues = consumers.DESCONOCIDOS.labels("enrollment", "FamiliaTeletransportada")._value.get()
+    assert despues == antes + 1
