@@ -1,4 +1,4 @@
-"""`python -m bench [--events N] [--only append|relay|consumer|import]`: run the benchmarks.
+"""`python -m bench [--events N] [--only append|relay|consumer|import|asignacion|demanda]`.
 
 Prints each one's throughput, the raw baseline's, their ratio and peak RSS (see bench/README.md).
 """
@@ -15,7 +15,7 @@ from juntos_events.logs import setup_logging
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, consumer, importacion, relay, report
+from bench import append, asignacion, consumer, demanda, importacion, relay, report
 from bench.report import RESULTS
 from bench.servers import running
 
@@ -24,7 +24,11 @@ BENCHES = {
     "relay": relay.run,
     "consumer": consumer.run,
     "import": importacion.run,
+    "asignacion": asignacion.run,
+    "demanda": demanda.run,
 }
+# N when --events is not given (the others: 200,000)
+DEFAULT_EVENTS = {"asignacion": asignacion.DEMANDA, "demanda": demanda.EVENTOS}
 
 
 def summary(records: list[dict[str, Any]]) -> Table:
@@ -52,8 +56,9 @@ def main() -> None:
     parser.add_argument(
         "--events",
         type=int,
-        default=200_000,
-        help="events per benchmark (import: people, about 4.5 per household)",
+        default=None,
+        help="events per benchmark, default 200,000 (import: people, about 4.5 per household;"
+        " asignacion: demand rows, default 50,000; demanda: boards, default 1,000,000)",
     )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(
@@ -70,7 +75,8 @@ def main() -> None:
     records = []
     with running() as servers:
         for name in args.only or list(BENCHES):
-            result = asyncio.run(BENCHES[name](servers, args.events))
+            events = args.events or DEFAULT_EVENTS.get(name, 200_000)
+            result = asyncio.run(BENCHES[name](servers, events))
             records.append(result.show(run_file))
             if args.profile:
                 report.dump_profiles(run_file.with_suffix(""))
