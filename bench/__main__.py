@@ -1,4 +1,4 @@
-"""`python -m bench [--events N] [--only append|relay|consumer|import|reglas|linea-base]`.
+"""`python -m bench [--events N] [--only NAME]...`: NAME is a key of BENCHES below.
 
 Runs the benchmarks; prints each one's throughput, the raw baseline's, their ratio and peak RSS
 (see bench/README.md).
@@ -17,7 +17,17 @@ from juntos_events.logs import setup_logging
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, consumer, importacion, linea_base, reglas, relay, report
+from bench import (
+    append,
+    asignacion,
+    consumer,
+    demanda,
+    importacion,
+    linea_base,
+    reglas,
+    relay,
+    report,
+)
 from bench.report import RESULTS
 from bench.servers import running
 
@@ -26,13 +36,20 @@ BENCHES = {
     "relay": relay.run,
     "consumer": consumer.run,
     "import": importacion.run,
+    "asignacion": asignacion.run,
+    "demanda": demanda.run,
     "reglas": reglas.run,
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
 }
 EVENTS = 200_000
-DEFAULT_EVENTS = {"reglas": 20_000, "linea-base": 10_000}  # N when --events is not given
+DEFAULT_EVENTS = {  # N when --events is not given
+    "reglas": 20_000,
+    "linea-base": 10_000,
+    "asignacion": asignacion.DEMANDA,
+    "demanda": demanda.EVENTOS,
+}
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 
 
@@ -64,7 +81,7 @@ def main() -> None:
         "--events",
         type=int,
         help=f"events per benchmark (default {EVENTS:,}; import: people, about 4.5 per household;"
-        " reglas and linea-base: families, default "
+        " reglas and linea-base: families; asignacion: demand rows; demanda: boards; defaults: "
         + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items())
         + ")",
     )
