@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from juntos_events.topics import PRODUCERS, event_topic
 from juntos_web.testing import settings_for_tests
 from reporting.main import create_app
+from reporting.settings import ReportingSettings
 
 PLAZO = 60
 
@@ -56,7 +57,7 @@ def app_con_backbone(database_url: str, kafka_bootstrap: str, grupo: str | None 
         kafka_bootstrap=kafka_bootstrap,
         run_backbone=True,
     )
-    return create_app(base)
+    return create_app(ReportingSettings(**base.model_dump(), retraso_cada_segundos=0.3))
 
 
 @asynccontextmanager

@@ -300,3 +300,56 @@ def desconocido(fid: str, t: datetime) -> Suceso:
         destino: str
 
     return Suceso(registro, FamiliaTeletransportada(familia_id=fid, destino="Marte"), fid, t)
+
+
+# --- the scripted story ---------------------------------------------------------------------
+
+A, B, C = "97001", "97161", "99001"  # Mitú and Carurú (Vaupés), Puerto Carreño (Vichada)
+D1, D2, D3, D4 = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10), date(2026, 4, 10)
+
+
+def historia(prefijo: str = "") -> list[Suceso]:
+    """Five families across services (ids prefixed, so runs never share a family).
+
+    f1 (Mitú, SISBEN): preselected, vinculada, baseline, plan, slot and service for LB1, LB1 and
+    LB2 reached, graduated on D4. f2 (Mitú, displaced): vinculada, baseline on D3, LB1, LB3, LB4
+    pending. f3 (Mitú): not vinculada. f4 (Carurú): SISBEN, then found displaced, vinculada,
+    withdrawn on D3. f5 (Puerto Carreño): preselected only.
+    """
+    f1, f2, f3, f4, f5 = (f"{prefijo}f{i}" for i in range(1, 6))
+    ca, cb, cc = (f"{prefijo}cg-{x}" for x in "abc")
+    p1 = f"{prefijo}P1"
+    return [
+        cogestor_registrado(ca, (A,), dia(D1, 8), capacidad=2),
+        cogestor_registrado(cb, (B,), dia(D1, 8)),
+        cogestor_registrado(cc, (C,), dia(D1, 8)),
+        preseleccionada(f1, A, dia(D1)),
+        preseleccionada(f2, A, dia(D1), desplazada=True),
+        preseleccionada(f3, A, dia(D1)),
+        preseleccionada(f4, B, dia(D1)),
+        marcada_desplazada(f4, dia(D1, 13)),
+        preseleccionada(f5, C, dia(D1)),
+        cogestor_asignado(f1, A, ca, dia(D1, 14)),
+        cogestor_asignado(f2, A, ca, dia(D1, 14)),
+        cogestor_asignado(f4, B, cb, dia(D1, 14)),
+        vinculada(f1, A, ca, dia(D2)),
+        vinculada(f2, A, ca, dia(D2)),
+        no_vinculada(f3, ca, dia(D2)),
+        vinculada(f4, B, cb, dia(D2)),
+        cupos_habilitados(p1, "ENT1", A, ("LB1", "LB3"), 10, dia(D2, 9)),
+        visita(f1, A, ca, dia(D2, 15), tipo="LINEA_BASE"),
+        linea_base(f1, A, dia(D2, 15)),
+        evaluados(f1, A, dia(D2, 15), pendientes=("LB1", "LB2"), no_aplica=("LB45",)),
+        plan(f1, A, dia(D2, 16)),
+        visita(f2, A, ca, dia(D3), tipo="LINEA_BASE"),
+        linea_base(f2, A, dia(D3)),
+        evaluados(f2, A, dia(D3), pendientes=("LB1", "LB3", "LB4")),
+        cupo_asignado(p1, "ENT1", A, f1, ("LB1",), dia(D3)),
+        servicio_prestado(p1, "ENT1", A, f1, ("LB1",), dia(D3, 14)),
+        visita(f1, A, ca, dia(D3, 15)),
+        logro_alcanzado(f1, A, "LB1", dia(D3, 15)),
+        sesion(A, (f1, f2), dia(D3, 16)),
+        retirada(f4, dia(D3)),
+        logro_alcanzado(f1, A, "LB2", dia(D4, 10)),
+        promovida(f1, dia(D4)),
+    ]

@@ -75,3 +75,37 @@ async def test_events_from_three_topics_become_rows_once_and_unknown_types_are_s
     assert saltados[0]["service"] == "enrollment"
     despues = consumers.DESCONOCIDOS.labels("enrollment", "FamiliaTeletransportada")._value.get()
     assert despues == antes + 1
+
+
+def _retraso(metricas: str, proyeccion: str) -> float | None:
+    for linea in metricas.splitlines():
+        if linea.startswith(f'juntos_projection_lag_seconds{{projection="{proyeccion}"}}'):
+            return float(linea.split()[-1])
+    return None
+
+
+async def test_projection_lag_in_metrics(
+    db: str, kafka_bootstrap: str, productor: AIOKafkaProducer
+) -> None:
+    """The lag is now minus the event time of the newest event applied, per projection."""
+    from datetime import UTC, datetime, timedelta
+
+    hace_un_rato = datetime.now(UTC) - timedelta(minutes=10)
+    async with desde_ahora(db, kafka_bootstrap) as app, service_client(app) as cliente:
+        metricas = (await cliente.get("/metrics")).text
+        assert "# TYPE juntos_projection_lag_seconds gauge" in metricas
+        await r.preseleccionada("lag-fam", MPIO, hace_un_rato).publicar(productor)
+
+        async def con_retraso() -> float | None:
+            return _retraso((await cliente.get("/metrics")).text, "familias")
+
+        retraso = await hasta_que(con_retraso, "the familias projection reports its lag")
+        assert 600 <= retraso < 900
+        await r.visita("lag-fam", MPIO, "cg", hace_un_rato + timedelta(minutes=5)).publicar(
+            productor
+        )
+
+        async def operacion() -> float | None:
+            return _retraso((await cliente.get("/metrics")).text, "operacion")
+
+        assert 300 <= await hasta_que(operacion, "the operacion projection reports its lag") < 600

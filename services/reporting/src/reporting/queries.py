@@ -1,1 +1,417 @@
-"""Indicators and reports for coordinators, filtered by the caller's scope."""
+"""Indicators over the live generation of the projections, "as of" a cut in event time.
+
+Every query reads the rows valid at the cut (`valid_from < corte <= valid_to`) or the point facts
+recorded before it (`t < corte`), so a report for a past date is computed from what the events
+said then, not from today's state. Queries return counts keyed by territory (and LB, month,
+cogestor); `api` fills the territories without data with zeros and pages them. No query
+returns a family id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from reporting import handlers
+from reporting.domain import SALIDAS
+from reporting.proyecciones import validar_esquema
+
+VIGENTE = "valid_from < :corte AND valid_to >= :corte"
+MES = "to_char((({col}) AT TIME ZONE 'UTC') - interval '5 hours', 'YYYY-MM')"
+"""The month of an event time, in Colombia (UTC-5, no daylight saving time)."""
+
+
+class Nivel(StrEnum):
+    NACION = "NACION"
+    DEPARTAMENTO = "DEPARTAMENTO"
+    MUNICIPIO = "MUNICIPIO"
+
+
+ORDEN_NIVEL = {Nivel.NACION: 0, Nivel.DEPARTAMENTO: 1, Nivel.MUNICIPIO: 2}
+
+
+@dataclass(frozen=True)
+class Consulta:
+    """Where and when: the cut, the grouping level, the territory filter, the page's territories."""
+
+    corte: datetime
+    nivel: Nivel
+    departamento: str | None
+    municipio: str | None
+    territorios: Sequence[str]
+
+    def territorio(self, alias: str = "") -> str:
+        """The grouping expression: '' (the nation), the department or the municipality."""
+        if self.nivel is Nivel.NACION:
+            return "''"
+        return f"{alias}{'departamento' if self.nivel is Nivel.DEPARTAMENTO else 'municipio'}"
+
+    def donde(self, alias: str = "", municipio: str = "municipio") -> str:
+        """Filter and page restriction of a table whose municipality column is `municipio`."""
+        partes = []
+        if self.municipio is not None:
+            partes.append(f"AND {alias}{municipio} = :municipio")
+        if self.departamento is not None:
+            partes.append(f"AND left({alias}{municipio}, 2) = :departamento")
+        if self.nivel is not Nivel.NACION:
+            partes.append(f"AND {self.territorio(alias)} = ANY(:territorios)")
+        return " ".join(partes)
+
+    def params(self, **mas: Any) -> dict[str, Any]:
+        valores: dict[str, Any] = {"corte": self.corte, **mas}
+        if self.municipio is not None:
+            valores["municipio"] = self.municipio
+        if self.departamento is not None:
+            valores["departamento"] = self.departamento
+        if self.nivel is not Nivel.NACION:
+            valores["territorios"] = list(self.territorios)
+        return valores
+
+
+@asynccontextmanager
+async def lectura(engine: AsyncEngine) -> AsyncIterator[tuple[AsyncConnection, dict[str, str]]]:
+    """A read-only transaction on the live generations (a swap waits until it ends)."""
+    async with engine.connect() as conn, conn.begin():
+        await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        esquemas = await handlers.esquemas_vivos(conn)
+        yield conn, esquemas
+
+
+async def _filas(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[Any]:
+    return list(await conn.execute(text(sql), params))
+
+
+# --- families -----------------------------------------------------------------------------
+
+CONTEOS_FAMILIA = {
+    "potencial": "true",
+    "preseleccionadas": "estado = 'PRESELECCIONADA'",
+    "vinculadas": "vinculada",
+    "en_acompanamiento": "estado = 'VINCULADA'",
+    "no_vinculadas": "estado = 'NO_VINCULADA'",
+    "promovidas": "estado = 'PROMOVIDA'",
+    "retiradas": "estado = 'RETIRADA'",
+    "egresadas_por_tiempo": "estado = 'EGRESADA_POR_TIEMPO'",
+    "potencial_desplazadas": "desplazada",
+    "vinculadas_desplazadas": "vinculada AND desplazada",
+    "en_acompanamiento_desplazadas": "estado = 'VINCULADA' AND desplazada",
+}
+"""Family counts as of the cut; the SISBEN counts are the totals minus the displaced ones
+(a family in both registries counts as displaced, as in the program's own figures)."""
+
+
+async def conteo_familias(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta
+) -> dict[str, dict[str, int]]:
+    """Counts of CONTEOS_FAMILIA plus families with a baseline and with a plan, by territory."""
+    columnas = ", ".join(
+        f"count(*) FILTER (WHERE {condicion}) AS {nombre}"
+        for nombre, condicion in CONTEOS_FAMILIA.items()
+    )
+    sql = (
+        f"SELECT {c.territorio()} AS clave, {columnas} FROM {s['familias']}.familia_estado"
+        f" WHERE {VIGENTE} {c.donde()} GROUP BY 1"
+    )
+    resultado: dict[str, dict[str, int]] = {}
+    for fila in await _filas(conn, sql, c.params()):
+        resultado[fila.clave] = dict(fila._mapping)
+    for tabla, nombre in (("linea_base", "con_linea_base"), ("plan", "con_plan")):
+        sql = (
+            f"SELECT {c.territorio()} AS clave, count(*) AS n FROM {s['logros']}.{tabla}"
+            f" WHERE t < :corte {c.donde()} GROUP BY 1"
+        )
+        for fila in await _filas(conn, sql, c.params()):
+            resultado.setdefault(fila.clave, {})[nombre] = fila.n
+    return resultado
+
+
+async def salidas_por_mes(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, desde: datetime
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Families entering each exit state, by territory and month of the event."""
+    sql = (
+        f"SELECT clave, {MES.format(col='valid_from')} AS mes, estado, count(*) AS n FROM ("
+        f" SELECT {c.territorio()} AS clave, estado, valid_from,"
+        "  lag(estado) OVER (PARTITION BY familia_id ORDER BY valid_from) AS previo"
+        f" FROM {s['familias']}.familia_estado WHERE valid_from < :corte {c.donde()}) x"
+        " WHERE estado = ANY(:salidas) AND previo IS DISTINCT FROM estado"
+        " AND valid_from >= :desde GROUP BY 1, 2, 3"
+    )
+    resultado: dict[tuple[str, str], dict[str, int]] = {}
+    for fila in await _filas(conn, sql, c.params(desde=desde, salidas=list(SALIDAS))):
+        resultado.setdefault((fila.clave, fila.mes), {})[fila.estado] = fila.n
+    return resultado
+
+
+# --- boards -------------------------------------------------------------------------------
+
+
+async def logros_por_estado(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, logros: Sequence[str]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Families with each LB in each status, by territory."""
+    sql = (
+        f"SELECT {c.territorio()} AS clave, logro, estado, count(*) AS n"
+        f" FROM {s['logros']}.familia_logro WHERE {VIGENTE} AND logro = ANY(:logros)"
+        f" {c.donde()} GROUP BY 1, 2, 3"
+    )
+    resultado: dict[tuple[str, str], dict[str, int]] = {}
+    for fila in await _filas(conn, sql, c.params(logros=list(logros))):
+        resultado.setdefault((fila.clave, fila.logro), {})[fila.estado] = fila.n
+    return resultado
+
+
+async def familias_por_pendientes(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, logros: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """Families by how many of `logros` they have POR_ALCANZAR, by territory."""
+    sql = (
+        "SELECT clave, pendientes, count(*) AS n FROM ("
+        f" SELECT {c.territorio()} AS clave, familia_id,"
+        "  count(*) FILTER (WHERE estado = 'POR_ALCANZAR') AS pendientes"
+        f" FROM {s['logros']}.familia_logro WHERE {VIGENTE} AND logro = ANY(:logros)"
+        f" {c.donde()} GROUP BY 1, 2) x GROUP BY 1, 2"
+    )
+    return {
+        (fila.clave, fila.pendientes): fila.n
+        for fila in await _filas(conn, sql, c.params(logros=list(logros)))
+    }
+
+
+async def logros_alcanzados_por_mes(
+    conn: AsyncConnection,
+    s: dict[str, str],
+    c: Consulta,
+    logros: Sequence[str],
+    desde: datetime,
+) -> dict[tuple[str, str], int]:
+    """LB that went from POR_ALCANZAR to ALCANZADO (progress: an LB already met at the first
+    evaluation is not counted; one reached again after a regression is), by month."""
+    sql = (
+        f"SELECT clave, {MES.format(col='valid_from')} AS mes, count(*) AS n FROM ("
+        f" SELECT {c.territorio()} AS clave, estado, valid_from,"
+        "  lag(estado) OVER (PARTITION BY familia_id, logro ORDER BY valid_from) AS previo"
+        f" FROM {s['logros']}.familia_logro WHERE valid_from < :corte AND logro = ANY(:logros)"
+        f" {c.donde()}) x"
+        " WHERE estado = 'ALCANZADO' AND previo = 'POR_ALCANZAR'"
+        " AND valid_from >= :desde GROUP BY 1, 2"
+    )
+    return {
+        (fila.clave, fila.mes): fila.n
+        for fila in await _filas(conn, sql, c.params(logros=list(logros), desde=desde))
+    }
+
+
+# --- field operation ----------------------------------------------------------------------
+
+
+async def campo(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, visita_desde: date, hoy: date
+) -> dict[str, dict[str, int]]:
+    """Families in accompaniment, and those without baseline, plan, or a recent visit;
+    community sessions and their participants since `visita_desde`, by territory."""
+    f, lg, op = s["familias"], s["logros"], s["operacion"]
+    sql = (
+        f"SELECT {c.territorio('e.')} AS clave, count(*) AS en_acompanamiento,"
+        " count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM"
+        f"  {lg}.linea_base b WHERE b.familia_id = e.familia_id AND b.t < :corte))"
+        "  AS sin_linea_base,"
+        " count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM"
+        f"  {lg}.plan p WHERE p.familia_id = e.familia_id AND p.t < :corte)) AS sin_plan,"
+        " count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM"
+        f"  {op}.visita v WHERE v.familia_id = e.familia_id AND v.t < :corte"
+        "  AND v.fecha > :desde AND v.fecha <= :hoy)) AS sin_visita_reciente"
+        f" FROM {f}.familia_estado e WHERE e.valid_from < :corte AND e.valid_to >= :corte"
+        f" AND e.estado = 'VINCULADA' {c.donde('e.')} GROUP BY 1"
+    )
+    resultado: dict[str, dict[str, int]] = {}
+    params = c.params(desde=visita_desde, hoy=hoy)
+    for fila in await _filas(conn, sql, params):
+        resultado[fila.clave] = dict(fila._mapping)
+    sql = (
+        f"SELECT {c.territorio()} AS clave, count(*) AS sesiones_comunitarias,"
+        f" coalesce(sum(familias), 0) AS participaciones FROM {op}.sesion"
+        f" WHERE t < :corte AND fecha > :desde AND fecha <= :hoy {c.donde()} GROUP BY 1"
+    )
+    for fila in await _filas(conn, sql, params):
+        resultado.setdefault(fila.clave, {}).update(
+            sesiones_comunitarias=fila.sesiones_comunitarias,
+            participaciones=int(fila.participaciones),
+        )
+    return resultado
+
+
+async def cogestores(
+    conn: AsyncConnection,
+    s: dict[str, str],
+    c: Consulta,
+    visita_desde: date,
+    hoy: date,
+    despues_de: str | None,
+    limite: int | None,
+) -> list[Any]:
+    """Each cogestor serving or assigned to families in the territory: its capacity, the
+    municipalities it serves there, the families assigned and in accompaniment, and its
+    visits since `visita_desde`."""
+    f, op = s["familias"], s["operacion"]
+    donde = c.donde()
+    cursor = "WHERE cogestor_id > :cursor" if despues_de is not None else ""
+    pagina = "LIMIT :limite" if limite is not None else ""
+    sql = (
+        "WITH servidos AS ("
+        " SELECT cogestor_id, count(*) AS municipios, max(capacidad) AS capacidad"
+        f" FROM {op}.cogestor_municipio WHERE {VIGENTE} {donde} GROUP BY 1),"
+        " carga AS ("
+        " SELECT cogestor_id, count(*) AS familias_asignadas,"
+        "  count(*) FILTER (WHERE estado = 'VINCULADA') AS en_acompanamiento"
+        f" FROM {f}.familia_estado WHERE {VIGENTE} AND cogestor_id IS NOT NULL {donde}"
+        " GROUP BY 1),"
+        " visitas AS ("
+        f" SELECT cogestor_id, count(*) AS visitas FROM {op}.visita WHERE t < :corte"
+        f" AND fecha > :desde AND fecha <= :hoy {donde} GROUP BY 1)"
+        " SELECT cogestor_id, coalesce(municipios, 0) AS municipios, capacidad,"
+        " coalesce(familias_asignadas, 0) AS familias_asignadas,"
+        " coalesce(en_acompanamiento, 0) AS en_acompanamiento,"
+        " coalesce(visitas, 0) AS visitas"
+        " FROM servidos FULL JOIN carga USING (cogestor_id) FULL JOIN visitas USING (cogestor_id)"
+        f" {cursor} ORDER BY cogestor_id {pagina}"
+    )
+    params = c.params(desde=visita_desde, hoy=hoy)
+    if despues_de is not None:
+        params["cursor"] = despues_de
+    if limite is not None:
+        params["limite"] = limite
+    return await _filas(conn, sql, params)
+
+
+async def visitas_por_mes(
+    conn: AsyncConnection,
+    s: dict[str, str],
+    c: Consulta,
+    desde: date,
+    hasta: date,
+    despues_de: str | None,
+    limite: int | None,
+) -> list[Any]:
+    """Visits (and families visited) per cogestor and month of the visit's date."""
+    cursor = (
+        "HAVING cogestor_id || '|' || to_char(fecha, 'YYYY-MM') > :cursor"
+        if (despues_de is not None)
+        else ""
+    )
+    pagina = "LIMIT :limite" if limite is not None else ""
+    sql = (
+        "SELECT cogestor_id, to_char(fecha, 'YYYY-MM') AS mes, count(*) AS visitas,"
+        " count(DISTINCT familia_id) AS familias_visitadas"
+        f" FROM {s['operacion']}.visita WHERE t < :corte AND fecha >= :desde AND fecha <= :hasta"
+        f" {c.donde()} GROUP BY 1, 2 {cursor} ORDER BY 1, 2 {pagina}"
+    )
+    params = c.params(desde=desde, hasta=hasta)
+    if despues_de is not None:
+        params["cursor"] = despues_de
+    if limite is not None:
+        params["limite"] = limite
+    return await _filas(conn, sql, params)
+
+
+async def cogestores_por_departamento(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta
+) -> dict[str, int]:
+    """Tabla 3: distinct cogestores serving some municipality of each department."""
+    sql = (
+        "SELECT departamento AS clave, count(DISTINCT cogestor_id) AS n"
+        f" FROM {s['operacion']}.cogestor_municipio WHERE {VIGENTE} {c.donde()} GROUP BY 1"
+    )
+    return {fila.clave: fila.n for fila in await _filas(conn, sql, c.params())}
+
+
+# --- offer --------------------------------------------------------------------------------
+
+
+async def oferta(
+    conn: AsyncConnection,
+    s: dict[str, str],
+    c: Consulta,
+    logros: Sequence[str],
+    entidad: str | None,
+    periodo: str | None,
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Slots enabled and assigned, services delivered and demand, by territory and LB.
+
+    Slots count for each program's latest period in each municipality (or `periodo`); demand
+    is the families in accompaniment with the LB POR_ALCANZAR. `entidad` limits slots and
+    services to one entity's programs (demand is everyone's).
+    """
+    of, lg, fa = s["oferta"], s["logros"], s["familias"]
+    de_entidad = "AND entidad = :entidad" if entidad is not None else ""
+    del_periodo = "AND periodo = :periodo" if periodo is not None else ""
+    donde = c.donde()
+    sql = (
+        "WITH h AS ("
+        f" SELECT * FROM {of}.cupos_habilitados WHERE {VIGENTE} AND logro = ANY(:logros)"
+        f" {donde} {de_entidad} {del_periodo}),"
+        " a AS ("
+        f" SELECT * FROM {of}.cupo_logro WHERE {VIGENTE} AND estado = 'ASIGNADO'"
+        f" AND logro = ANY(:logros) {donde} {de_entidad} {del_periodo}),"
+        " ultimo AS (SELECT programa_id, municipio, max(periodo) AS periodo FROM ("
+        "  SELECT programa_id, municipio, periodo FROM h UNION ALL"
+        "  SELECT programa_id, municipio, periodo FROM a) x GROUP BY 1, 2)"
+        f" SELECT 'h' AS que, {c.territorio('h.')} AS clave, h.logro, sum(h.cupos) AS n"
+        " FROM h JOIN ultimo USING (programa_id, municipio, periodo) GROUP BY 2, 3"
+        f" UNION ALL SELECT 'a', {c.territorio('a.')}, a.logro, count(*)"
+        " FROM a JOIN ultimo USING (programa_id, municipio, periodo) GROUP BY 2, 3"
+    )
+    params = c.params(logros=list(logros))
+    if entidad is not None:
+        params["entidad"] = entidad
+    if periodo is not None:
+        params["periodo"] = periodo
+    resultado: dict[tuple[str, str], dict[str, int]] = {}
+    nombres = {"h": "cupos_habilitados", "a": "cupos_asignados"}
+    for fila in await _filas(conn, sql, params):
+        resultado.setdefault((fila.clave, fila.logro), {})[nombres[fila.que]] = int(fila.n)
+    sql = (
+        f"SELECT {c.territorio()} AS clave, logro, count(*) AS n FROM"
+        f" (SELECT *, unnest(logros) AS logro FROM {of}.servicio WHERE t < :corte {donde}"
+        f" {de_entidad}) x WHERE logro = ANY(:logros) GROUP BY 1, 2"
+    )
+    for fila in await _filas(conn, sql, params):
+        resultado.setdefault((fila.clave, fila.logro), {})["servicios_prestados"] = fila.n
+    sql = (
+        f"SELECT {c.territorio('l.')} AS clave, l.logro, count(*) AS n"
+        f" FROM {lg}.familia_logro l JOIN {fa}.familia_estado e ON e.familia_id = l.familia_id"
+        " AND e.valid_from < :corte AND e.valid_to >= :corte AND e.estado = 'VINCULADA'"
+        " WHERE l.valid_from < :corte AND l.valid_to >= :corte AND l.estado = 'POR_ALCANZAR'"
+        f" AND l.logro = ANY(:logros) {c.donde('l.')} GROUP BY 1, 2"
+    )
+    for fila in await _filas(conn, sql, c.params(logros=list(logros))):
+        resultado.setdefault((fila.clave, fila.logro), {})["demanda"] = fila.n
+    return resultado
+
+
+# --- the projections themselves -----------------------------------------------------------
+
+
+async def estado_proyecciones(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Each projection's live generation and the event time of the newest event it applied."""
+    filas = await conn.execute(
+        text(
+            "SELECT p.proyeccion, p.generacion, p.esquema, p.activada, g.version"
+            " FROM reporting_proyeccion p JOIN reporting_generacion g"
+            " USING (proyeccion, generacion) ORDER BY 1"
+        )
+    )
+    resultado = []
+    for fila in list(filas):
+        ultimo = await conn.scalar(
+            text(f"SELECT max(t) FROM {validar_esquema(fila.esquema)}.aplicado")
+        )
+        resultado.append({**fila._mapping, "ultimo_evento": ultimo})
+    return resultado
