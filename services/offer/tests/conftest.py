@@ -7,10 +7,8 @@ by test_eventos_kafka.py. Enrollment, for RUAF matching, is the real app served 
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -19,11 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
-from juntos_cli.infra.process import free_port
 from juntos_events.envelope import Envelope
 from juntos_events.migrate import upgrade
+from juntos_testing.serving import serve
 from juntos_web import Role
 from juntos_web.testing import TEST_ENTIDAD, bearer, service_client, settings_for_tests
 from offer.consumers import subscriptions
@@ -239,20 +236,6 @@ class EnrollmentReal:
         return bearer(self.app, role, scope)["Authorization"].removeprefix("Bearer ")
 
 
-def servir(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "enrollment did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture
 async def enrollment(pg_server: Any) -> AsyncIterator[EnrollmentReal]:
     """Enrollment on its own database and port, with the SISBEN sample imported."""
@@ -263,7 +246,7 @@ async def enrollment(pg_server: Any) -> AsyncIterator[EnrollmentReal]:
     url = pg_server.async_url(nombre)
     await upgrade(url, ENROLLMENT_MIGRATIONS)
     app = enrollment_app(settings_for_tests("enrollment", database_url=url))
-    servidor = servir(app)
+    servidor = serve(app)
     base = next(servidor)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=60) as c:

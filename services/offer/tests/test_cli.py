@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +11,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from juntos_events.migrate import upgrade
+from juntos_testing.serving import juntos, serve
 from juntos_web import Role
 from juntos_web.testing import closed_port
 from offer.main import create_app
 from offer.ruaf import COLUMNAS
 
-from .conftest import MIGRATIONS, EnrollmentReal, como, offer_settings, programa_body, servir
+from .conftest import MIGRATIONS, EnrollmentReal, como, offer_settings, programa_body
 
 
 @pytest.fixture
@@ -33,17 +32,7 @@ async def offer(database_url: str, enrollment: EnrollmentReal) -> FastAPI:
 
 @pytest.fixture
 def servidor(offer: FastAPI) -> Iterator[str]:
-    yield from servir(offer)
-
-
-def juntos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "juntos_cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    yield from serve(offer)
 
 
 async def test_import_prints_a_summary_and_writes_every_rejected_row(

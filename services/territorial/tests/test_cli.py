@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
-from juntos_cli.infra.process import free_port
+from juntos_testing.serving import juntos, serve
 from juntos_web import Role
 from juntos_web.testing import closed_port
 
@@ -21,27 +16,7 @@ from .conftest import como
 
 @pytest.fixture
 def servidor(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "territorial did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-def juntos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "juntos_cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    yield from serve(app)
 
 
 async def test_publish_catalogue_once_then_nothing(app: FastAPI, servidor: str) -> None:
