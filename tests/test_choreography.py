@@ -1,6 +1,7 @@
 """The program's choreography across real services and a real Kafka: a family is imported and
 vinculada in enrollment, accompaniment opens its case, the baseline and the plan leave nothing
-pending, accompaniment announces it, and enrollment graduates the family, which closes the case.
+pending, accompaniment announces it, and enrollment graduates the family, which closes the case;
+reporting, fed by both topics, shows the family's way in its indicators.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from enrollment.main import create_app as enrollment_app
 from juntos_events.topics import ensure_topics
 from juntos_web import Role
 from juntos_web.testing import bearer, service_client, settings_for_tests
+from reporting.consumers import subscriptions as reporting_subscriptions
+from reporting.main import create_app as reporting_app
+from reporting.reconstruccion import particiones
 
 SAMPLE = Path(__file__).parents[1] / "services/enrollment/samples/sisben-muestra.csv"
 COGESTOR = "cgs-flujo"
@@ -59,8 +63,21 @@ async def test_from_import_to_graduation(
             run_backbone=True,
         )
     )
+    # reporting reads what is published from now on (the session's topics carry other tests')
+    rep_db = f"rep_{uuid.uuid4().hex[:8]}"
+    pg_server.create_database(rep_db)
+    grupo = f"reporting-flujo-{uuid.uuid4().hex[:8]}"
+    await group_at_the_end(kafka_bootstrap, grupo, reporting_subscriptions.topics())
+    rep = reporting_app(
+        settings_for_tests(
+            grupo,
+            database_url=pg_server.async_url(rep_db),
+            kafka_bootstrap=kafka_bootstrap,
+            run_backbone=True,
+        )
+    )
     assert files("accompaniment")  # both packages installed in the workspace
-    async with service_client(enr) as e, service_client(acc) as a:
+    async with service_client(enr) as e, service_client(acc) as a, service_client(rep) as rp:
         nacional = bearer(enr, Role.NACIONAL)
         cogestor = bearer(enr, Role.COGESTOR, "05002", sub=COGESTOR)
         r = await e.post(
@@ -139,6 +156,37 @@ async def test_from_import_to_graduation(
             return r.json()["estado"] == "CERRADO"
 
         await until(cerrado, "accompaniment closed the case")
+
+        async def indicadores() -> bool:
+            r = await rp.get(
+                "/v1/indicadores/familias",
+                params={"municipio": "05002"},
+                headers=bearer(rep, Role.MUNICIPAL, "05002"),
+            )
+            fila = r.json()["items"][0]
+            return (
+                fila["potencial"],
+                fila["vinculadas"],
+                fila["en_acompanamiento"],
+                fila["promovidas"],
+                fila["con_linea_base"],
+                fila["con_plan"],
+            ) == (1, 1, 0, 1, 1, 1)
+
+        await until(indicadores, "reporting counts the family vinculada, then graduated")
+        pendientes = await rp.get(
+            "/v1/indicadores/logros-pendientes",
+            params={"municipio": "05002"},
+            headers=bearer(rep, Role.NACIONAL),
+        )
+        por_numero = {f["pendientes"]: f["familias"] for f in pendientes.json()["items"]}
+        assert por_numero[0] == 1 and sum(por_numero.values()) == 1
+        tabla_3 = await rp.get(
+            "/v1/semilla/cogestores-por-departamento",
+            params={"departamento": "05"},
+            headers=bearer(rep, Role.NACIONAL),
+        )
+        assert tabla_3.json()["items"][0]["cogestores"] == 1
     # the cogestor's notes (free text naming people) and the position never reach Kafka
     raw = await topic_bytes(kafka_bootstrap, "juntos.accompaniment.events")
     assert b"LineaBaseLevantada" in raw and b"TodosLosLogrosAlcanzados" in raw
@@ -151,6 +199,20 @@ async def test_from_import_to_graduation(
         b"NotasDeVisita",
     ):
         assert secret not in raw, secret
+
+
+async def group_at_the_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit the current end of `topics` for `group`: its consumer sees new events only."""
+    partitions = await particiones(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit(dict(await consumer.end_offsets(partitions)))
+    finally:
+        await consumer.stop()
 
 
 async def topic_bytes(bootstrap: str, topic: str) -> bytes:

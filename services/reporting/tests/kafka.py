@@ -9,30 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from juntos_events.topics import PRODUCERS, event_topic
 from juntos_web.testing import settings_for_tests
+from reporting import reconstruccion
 from reporting.main import create_app
 from reporting.settings import ReportingSettings
 
 PLAZO = 60
 
 
-async def particiones(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        descritos = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return sorted(
-        TopicPartition(d["topic"], p["partition"])
-        for d in descritos
-        if d["error_code"] == 0
-        for p in d["partitions"]
-    )
+particiones = reconstruccion.particiones
 
 
 async def empezar_al_final(bootstrap: str, grupo: str) -> None:

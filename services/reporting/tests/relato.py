@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from accompaniment import events as acomp
 from aiokafka import AIOKafkaProducer
 from enrollment import events as enr
+from juntos_catalogo import catalogo
 from juntos_events.envelope import Envelope, encode
 from juntos_events.events import DomainEvent, EventRegistry
 from offer import events as ofe
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,211 @@ def servicio_prestado(
     return Suceso(ofe.events, evento, f"servicio:{evento.servicio_id}", t)
 
 
+# territorial's contract, by name (its package is on another branch; reporting reads names only)
+terr = EventRegistry("territorial")
+
+
+class Condicion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cbt: str
+    dimension: str
+    estado: str
+    evidencia: str = "acta"
+    fecha: date
+    registrado_por: str = "usuario-1"
+
+
+class Accion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    accion_id: str
+    cbt: str
+    dimension: str
+    descripcion: str = "acción"
+    entidad_responsable_id: str = "alcaldia"
+    presupuesto_cop: int = 1_000_000
+    fecha_inicio: date
+    fecha_fin: date
+    estado: str = "PENDIENTE"
+    avance: int = 0
+
+
+@terr.register("LineaBaseTerritorialLevantada")
+class LineaBaseTerritorialLevantada(DomainEvent):
+    municipio: str
+    levantamiento: int
+    fecha: date
+    condiciones: tuple[Condicion, ...]
+
+
+@terr.register("CondicionTerritorialActualizada")
+class CondicionTerritorialActualizada(DomainEvent):
+    municipio: str
+    levantamiento: int
+    condicion: Condicion
+    anterior: str
+
+
+@terr.register("PlanAccionMunicipalAprobado")
+class PlanAccionMunicipalAprobado(DomainEvent):
+    municipio: str
+    version_plan: int
+    basado_en: int | None = None
+    fecha_sesion_consejo: date
+    acta: str | None = None
+    acciones: tuple[Accion, ...]
+    presupuesto_total_cop: int
+
+
+@terr.register("SeguimientoAccionRegistrado")
+class SeguimientoAccionRegistrado(DomainEvent):
+    municipio: str
+    version_plan: int
+    accion_id: str
+    cbt: str
+    estado: str
+    avance: int
+    fecha: date
+
+
+@terr.register("RendicionCuentasRealizada")
+class RendicionCuentasRealizada(DomainEvent):
+    rendicion_id: str
+    municipio: str
+    fecha: date
+    nivel: str
+    asistentes: int
+    compromisos: tuple[dict, ...]
+
+
+@terr.register("EspacioParticipacionRealizado")
+class EspacioParticipacionRealizado(DomainEvent):
+    espacio_id: str
+    municipio: str
+    tipo: str
+    fecha: date
+    participantes: int
+
+
+@terr.register("VeeduriaRecibida")
+class VeeduriaRecibida(DomainEvent):
+    veeduria_id: str
+    municipio: str
+    categoria: str
+    fecha: date
+
+
+@terr.register("VeeduriaActualizada")
+class VeeduriaActualizada(DomainEvent):
+    veeduria_id: str
+    municipio: str
+    categoria: str
+    estado: str
+    fecha: date
+
+
+def _cbt_catalogo() -> dict[str, str]:
+    return {c.codigo: c.dimension for c in catalogo().condiciones_basicas_territoriales}
+
+
+def linea_base_territorial(municipio: str, t: datetime, no_cumple: tuple[str, ...]) -> Suceso:
+    condiciones = tuple(
+        Condicion(
+            cbt=cbt,
+            dimension=dim,
+            estado="NO_CUMPLE" if cbt in no_cumple else "CUMPLE",
+            fecha=t.date(),
+        )
+        for cbt, dim in _cbt_catalogo().items()
+    )
+    evento = LineaBaseTerritorialLevantada(
+        municipio=municipio, levantamiento=1, fecha=t.date(), condiciones=condiciones
+    )
+    return Suceso(terr, evento, f"lbt:{municipio}", t)
+
+
+def condicion_actualizada(municipio: str, cbt: str, estado: str, t: datetime) -> Suceso:
+    condicion = Condicion(cbt=cbt, dimension=_cbt_catalogo()[cbt], estado=estado, fecha=t.date())
+    evento = CondicionTerritorialActualizada(
+        municipio=municipio, levantamiento=1, condicion=condicion, anterior="NO_CUMPLE"
+    )
+    return Suceso(terr, evento, f"lbt:{municipio}", t)
+
+
+def plan_aprobado(municipio: str, cbts: tuple[str, ...], t: datetime) -> Suceso:
+    acciones = tuple(
+        Accion(
+            accion_id=f"acc-{cbt}",
+            cbt=cbt,
+            dimension=_cbt_catalogo()[cbt],
+            fecha_inicio=t.date(),
+            fecha_fin=t.date() + timedelta(days=180),
+        )
+        for cbt in cbts
+    )
+    evento = PlanAccionMunicipalAprobado(
+        municipio=municipio,
+        version_plan=1,
+        fecha_sesion_consejo=t.date(),
+        acciones=acciones,
+        presupuesto_total_cop=len(acciones) * 1_000_000,
+    )
+    return Suceso(terr, evento, f"plan:{municipio}", t)
+
+
+def seguimiento_accion(municipio: str, cbt: str, estado: str, avance: int, t: datetime) -> Suceso:
+    evento = SeguimientoAccionRegistrado(
+        municipio=municipio,
+        version_plan=1,
+        accion_id=f"acc-{cbt}",
+        cbt=cbt,
+        estado=estado,
+        avance=avance,
+        fecha=t.date(),
+    )
+    return Suceso(terr, evento, f"plan:{municipio}", t)
+
+
+def rendicion(municipio: str, asistentes: int, t: datetime) -> Suceso:
+    rid = str(uuid.uuid4())
+    evento = RendicionCuentasRealizada(
+        rendicion_id=rid,
+        municipio=municipio,
+        fecha=t.date(),
+        nivel="MUNICIPAL",
+        asistentes=asistentes,
+        compromisos=({"compromiso_id": "c1"},),
+    )
+    return Suceso(terr, evento, f"rendicion:{rid}", t)
+
+
+def espacio(municipio: str, participantes: int, t: datetime) -> Suceso:
+    eid = str(uuid.uuid4())
+    evento = EspacioParticipacionRealizado(
+        espacio_id=eid,
+        municipio=municipio,
+        tipo="ASAMBLEA_COMUNITARIA",
+        fecha=t.date(),
+        participantes=participantes,
+    )
+    return Suceso(terr, evento, f"espacio:{eid}", t)
+
+
+def veeduria(vid: str, municipio: str, t: datetime, estado: str | None = None) -> Suceso:
+    if estado is None:
+        evento: DomainEvent = VeeduriaRecibida(
+            veeduria_id=vid, municipio=municipio, categoria="TRANSPARENCIA", fecha=t.date()
+        )
+    else:
+        evento = VeeduriaActualizada(
+            veeduria_id=vid,
+            municipio=municipio,
+            categoria="TRANSPARENCIA",
+            estado=estado,
+            fecha=t.date(),
+        )
+    return Suceso(terr, evento, f"veeduria:{vid}", t)
+
+
 def desconocido(fid: str, t: datetime) -> Suceso:
     """An event type enrollment might publish tomorrow; reporting has never heard of it."""
     registro = EventRegistry("enrollment")
@@ -352,4 +559,15 @@ def historia(prefijo: str = "") -> list[Suceso]:
         retirada(f4, dia(D3)),
         logro_alcanzado(f1, A, "LB2", dia(D4, 10)),
         promovida(f1, dia(D4)),
+        # territorial: Mitú's baseline (3 CBT not met), one fixed on D3; its plan and follow-up
+        linea_base_territorial(A, dia(D1), no_cumple=("CBT1", "CBT2", "CBT3")),
+        condicion_actualizada(A, "CBT1", "CUMPLE_PARCIALMENTE", dia(D3)),
+        plan_aprobado(A, ("CBT1", "CBT2", "CBT3"), dia(D2)),
+        seguimiento_accion(A, "CBT1", "CUMPLIDA", 100, dia(D3)),
+        seguimiento_accion(A, "CBT2", "EN_CURSO", 40, dia(D4)),
+        rendicion(A, 120, dia(D3)),
+        espacio(A, 35, dia(D4)),
+        veeduria(f"{prefijo}v1", A, dia(D2)),
+        veeduria(f"{prefijo}v1", A, dia(D3), estado="RESUELTA"),
+        veeduria(f"{prefijo}v2", A, dia(D3)),
     ]

@@ -43,6 +43,9 @@ RUTAS: dict[str, tuple[Role, ...]] = {
     "/v1/oferta/cupos": OFERTA,
     "/v1/semilla/acompanamiento-iniciado": INDICADORES,
     "/v1/semilla/cogestores-por-departamento": (N, D),
+    "/v1/territorial/condiciones": INDICADORES,
+    "/v1/territorial/planes": INDICADORES,
+    "/v1/territorial/participacion": INDICADORES,
 }
 
 

@@ -84,12 +84,20 @@ async def test_the_story_through_kafka(
                     headers=nacional,
                 )
             ).json()["items"][0]
-            return (oferta["cupos_asignados"], oferta["servicios_prestados"]) == (1, 1) and (
-                logros["alcanzado"],
-                logros["por_alcanzar"],
-            ) == (2, 0)
+            planes = (
+                await cliente.get(
+                    "/v1/territorial/planes",
+                    params={"municipio": A, "fecha": D4.isoformat()},
+                    headers=nacional,
+                )
+            ).json()["items"][0]
+            return (
+                (oferta["cupos_asignados"], oferta["servicios_prestados"]) == (1, 1)
+                and (logros["alcanzado"], logros["por_alcanzar"]) == (2, 0)
+                and (planes["cumplidas"], planes["en_curso"], planes["acciones"]) == (1, 1, 3)
+            )
 
-        await hasta_que(todo, "offer's and accompaniment's events are in")
+        await hasta_que(todo, "offer's, accompaniment's and territorial's events are in")
 
         # time travel: the day before the graduation, and before anything
         antes = await familias(D3.isoformat())

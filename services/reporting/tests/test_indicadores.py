@@ -318,6 +318,9 @@ async def test_every_table_exports_csv(cliente: httpx.AsyncClient) -> None:
         "/v1/oferta/cupos",
         "/v1/semilla/cogestores-por-departamento",
         "/v1/semilla/acompanamiento-iniciado",
+        "/v1/territorial/condiciones",
+        "/v1/territorial/planes",
+        "/v1/territorial/participacion",
         "/v1/proyecciones",
     ]
     for ruta in rutas:
@@ -330,8 +333,59 @@ async def test_every_table_exports_csv(cliente: httpx.AsyncClient) -> None:
     assert json_pedido.headers["content-type"] == "application/json"
 
 
+async def test_territorial(cliente: httpx.AsyncClient) -> None:
+    url = "/v1/territorial/condiciones"
+    fila = await _una(cliente, url, municipio=A, fecha=D4.isoformat())
+    assert _sin_territorio(fila) == {
+        "municipios_con_linea_base": 1,
+        "cumple": 19,
+        "cumple_parcialmente": 1,
+        "no_cumple": 2,
+        "pct_cumple": 86.4,
+    }
+    antes = await _una(cliente, url, municipio=A, fecha=D2.isoformat())
+    assert (antes["cumple"], antes["no_cumple"]) == (19, 3)
+    cbt1 = await _una(cliente, url, departamento="97", cbt="CBT1", fecha=D4.isoformat())
+    assert (cbt1["cumple_parcialmente"], cbt1["municipios_con_linea_base"]) == (1, 1)
+    assert (await _una(cliente, url, municipio=B))["municipios_con_linea_base"] == 0
+
+    planes = await _una(cliente, "/v1/territorial/planes", municipio=A, fecha=D4.isoformat())
+    assert _sin_territorio(planes) == {
+        "municipios_con_plan": 1,
+        "acciones": 3,
+        "pendientes": 1,
+        "en_curso": 1,
+        "cumplidas": 1,
+        "canceladas": 0,
+        "avance_promedio": 46.7,
+    }
+    en_d3 = await _una(cliente, "/v1/territorial/planes", municipio=A, fecha=D3.isoformat())
+    assert (en_d3["cumplidas"], en_d3["en_curso"], en_d3["avance_promedio"]) == (1, 0, 33.3)
+
+    participacion = await _una(
+        cliente, "/v1/territorial/participacion", municipio=A, fecha=D4.isoformat()
+    )
+    assert _sin_territorio(participacion) == {
+        "rendiciones_de_cuentas": 1,
+        "asistentes": 120,
+        "compromisos": 1,
+        "espacios_de_participacion": 1,
+        "participantes": 35,
+        "veedurias_abiertas": 1,
+        "veedurias_resueltas": 1,
+    }
+    en_d2 = await _una(cliente, "/v1/territorial/participacion", municipio=A, fecha=D2.isoformat())
+    assert (en_d2["veedurias_abiertas"], en_d2["rendiciones_de_cuentas"]) == (1, 0)
+
+
 async def test_projections_status(cliente: httpx.AsyncClient) -> None:
     estado = (await cliente.get("/v1/proyecciones")).json()
-    assert [e["proyeccion"] for e in estado] == ["familias", "logros", "oferta", "operacion"]
+    assert [e["proyeccion"] for e in estado] == [
+        "familias",
+        "logros",
+        "oferta",
+        "operacion",
+        "territorial",
+    ]
     assert all(e["generacion"] == 1 and e["ultimo_evento"] for e in estado)
     assert B  # Carurú's family was withdrawn (see the exits test)

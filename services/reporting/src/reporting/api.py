@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reporting import domain, queries
 from reporting.api_comun import (
     C,
+    Cbt,
     D,
     Dimension,
     E,
@@ -30,10 +31,12 @@ from reporting.api_comun import (
     Parametros,
     Params,
     alcance,
+    cbts_de,
     clave_logro,
     csv_de,
     de_clave_logro,
     documentado,
+    hace_dias,
     hace_meses,
     logros_de,
     meses,
@@ -369,7 +372,7 @@ async def campo(
 ) -> Any:
     alcance(p, params)
     pagina, siguiente = params.paginar(params.territorios())
-    desde = max(params.fecha - timedelta(days=dias), date.min)
+    desde = hace_dias(params.fecha, dias)
     async with queries.lectura(db) as (conn, s):
         datos = await queries.campo(conn, s, params.consulta(pagina), desde, params.fecha)
     items = []
@@ -407,7 +410,7 @@ async def cogestores(
     dias: Dias = 30,
 ) -> Any:
     alcance(p, params)
-    desde = max(params.fecha - timedelta(days=dias), date.min)
+    desde = hace_dias(params.fecha, dias)
     limite = None if params.csv else params.limite + 1
     async with queries.lectura(db) as (conn, s):
         filas = await queries.cogestores(
@@ -656,6 +659,143 @@ async def iniciado(
             desplazadas=cifras.familias_desplazadas_con_acompanamiento,
         ),
     )
+
+
+# --- territorial ------------------------------------------------------------------------
+
+
+class FilaCondiciones(Territorial):
+    """Territorial baseline: the CBT of the territory's municipalities by status."""
+
+    municipios_con_linea_base: int
+    cumple: int = Field(description="Municipality-CBT pairs rated CUMPLE")
+    cumple_parcialmente: int
+    no_cumple: int
+    pct_cumple: float | None
+
+
+@router.get(
+    "/territorial/condiciones",
+    summary="CBT status: municipalities with a territorial baseline, CBT met or not",
+    response_model=Pagina[FilaCondiciones],
+    responses=documentado(FilaCondiciones, "One row per territory"),
+)
+async def condiciones(
+    params: Params,
+    db: Engine,
+    p: Annotated[Principal, Depends(require(N, D, M))],
+    dimension: DimensionQ = None,
+    cbt: Annotated[Cbt | None, Query(description="Only this CBT")] = None,
+) -> Any:
+    alcance(p, params)
+    pagina, siguiente = params.paginar(params.territorios())
+    async with queries.lectura(db) as (conn, s):
+        datos = await queries.condiciones(conn, s, params.consulta(pagina), cbts_de(dimension, cbt))
+    items = []
+    for clave in pagina:
+        d = datos.get(clave, {})
+        cumple, parcial, no = (d.get(k, 0) for k in ("cumple", "cumple_parcialmente", "no_cumple"))
+        items.append(
+            FilaCondiciones(
+                **_territorial(clave),
+                municipios_con_linea_base=d.get("municipios_con_linea_base", 0),
+                cumple=cumple,
+                cumple_parcialmente=parcial,
+                no_cumple=no,
+                pct_cumple=pct(cumple, cumple + parcial + no),
+            )
+        )
+    return responder(params, FilaCondiciones, items, siguiente, "condiciones")
+
+
+class FilaPlanes(Territorial):
+    """Municipal action plans in force (approved) and their actions' follow-up."""
+
+    municipios_con_plan: int
+    acciones: int
+    pendientes: int
+    en_curso: int
+    cumplidas: int
+    canceladas: int
+    avance_promedio: float | None = Field(description="Mean percent done of the actions")
+
+
+@router.get(
+    "/territorial/planes",
+    summary="Municipal action plans: progress of their actions",
+    response_model=Pagina[FilaPlanes],
+    responses=documentado(FilaPlanes, "One row per territory"),
+)
+async def planes(
+    params: Params, db: Engine, p: Annotated[Principal, Depends(require(N, D, M))]
+) -> Any:
+    alcance(p, params)
+    pagina, siguiente = params.paginar(params.territorios())
+    async with queries.lectura(db) as (conn, s):
+        datos = await queries.planes(conn, s, params.consulta(pagina))
+    items = []
+    for clave in pagina:
+        d = datos.get(clave, {})
+        promedio = d.get("avance_promedio")
+        items.append(
+            FilaPlanes(
+                **_territorial(clave),
+                **{
+                    k: d.get(k, 0)
+                    for k in (
+                        "municipios_con_plan",
+                        "acciones",
+                        "pendientes",
+                        "en_curso",
+                        "cumplidas",
+                        "canceladas",
+                    )
+                },
+                avance_promedio=float(promedio) if promedio is not None else None,
+            )
+        )
+    return responder(params, FilaPlanes, items, siguiente, "planes")
+
+
+class FilaParticipacion(Territorial):
+    """Social control: accountability, participation spaces, citizens' veedurías."""
+
+    rendiciones_de_cuentas: int = Field(description="In the last `dias` days")
+    asistentes: int
+    compromisos: int = Field(description="Commitments made in those sessions")
+    espacios_de_participacion: int = Field(description="In the last `dias` days")
+    participantes: int
+    veedurias_abiertas: int = Field(description="Received or in process, as of the date")
+    veedurias_resueltas: int
+
+
+@router.get(
+    "/territorial/participacion",
+    summary="Participation and social control: accountability sessions, spaces, veedurías",
+    response_model=Pagina[FilaParticipacion],
+    responses=documentado(FilaParticipacion, "One row per territory"),
+)
+async def participacion(
+    params: Params,
+    db: Engine,
+    p: Annotated[Principal, Depends(require(N, D, M))],
+    dias: Dias = 365,
+) -> Any:
+    alcance(p, params)
+    pagina, siguiente = params.paginar(params.territorios())
+    desde = hace_dias(params.fecha, dias)
+    async with queries.lectura(db) as (conn, s):
+        datos = await queries.participacion(conn, s, params.consulta(pagina), desde, params.fecha)
+    items = []
+    for clave in pagina:
+        d = datos.get(clave, {})
+        campos = {
+            n: d.get(n, 0)
+            for n in FilaParticipacion.model_fields
+            if n not in Territorial.model_fields
+        }
+        items.append(FilaParticipacion(**_territorial(clave), **campos))
+    return responder(params, FilaParticipacion, items, siguiente, "participacion")
 
 
 # --- the projections ----------------------------------------------------------------------

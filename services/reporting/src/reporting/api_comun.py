@@ -19,7 +19,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -72,6 +72,12 @@ def _iso(valor: Any) -> Any:
 Fecha = Annotated[date, BeforeValidator(_iso)]
 
 
+def _es_cbt(codigo: str) -> str:
+    if codigo not in {c.codigo for c in catalogo().condiciones_basicas_territoriales}:
+        raise ValueError(f"{codigo} is not one of the 22 CBT (CBT1..CBT22)")
+    return codigo
+
+
 def _enum(valores: Iterable[str], descripcion: str, ejemplo: str) -> WithJsonSchema:
     return WithJsonSchema(
         {"type": "string", "description": descripcion, "enum": list(valores), "examples": [ejemplo]}
@@ -92,6 +98,15 @@ Logro = Annotated[
     str,
     AfterValidator(_es_logro),
     _enum([lb.codigo for lb in catalogo().logros_basicos], "Logro Básico", "LB8"),
+]
+Cbt = Annotated[
+    str,
+    AfterValidator(_es_cbt),
+    _enum(
+        [c.codigo for c in catalogo().condiciones_basicas_territoriales],
+        "Condición Básica Territorial",
+        "CBT1",
+    ),
 ]
 Dimension = Annotated[
     str,
@@ -249,6 +264,15 @@ def logros_de(dimension: str | None, logro: str | None) -> list[str]:
     ]
 
 
+def cbts_de(dimension: str | None, cbt: str | None) -> list[str]:
+    """The CBT a report covers: one, those of a dimension, or all 22."""
+    return [
+        c.codigo
+        for c in catalogo().condiciones_basicas_territoriales
+        if (dimension is None or c.dimension == dimension) and cbt in (None, c.codigo)
+    ]
+
+
 def clave_logro(territorio: str, logro: str) -> str:
     return f"{territorio}|{int(logro[2:]):02d}"
 
@@ -270,6 +294,14 @@ def hace_meses(fecha: date, n: int) -> date:
     """The first day of the month `n` months before `fecha`'s month."""
     m = max(fecha.year * 12 + fecha.month - 1 - n, 0)
     return date(max(m // 12, 1), m % 12 + 1, 1)
+
+
+def hace_dias(fecha: date, dias: int) -> date:
+    """`dias` days before `fecha`, or the first date there is."""
+    try:
+        return fecha - timedelta(days=dias)
+    except OverflowError:
+        return date.min
 
 
 def pct(parte: int, total: int) -> float | None:

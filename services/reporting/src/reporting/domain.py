@@ -449,6 +449,112 @@ def _servicio(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
     return [Punto("servicio", fila)]
 
 
+ESTADOS_CBT = ("CUMPLE", "CUMPLE_PARCIALMENTE", "NO_CUMPLE")
+ESTADOS_ACCION = ("PENDIENTE", "EN_CURSO", "CUMPLIDA", "CANCELADA")
+ESTADOS_VEEDURIA = ("RECIBIDA", "EN_TRAMITE", "RESUELTA")
+
+
+def _cbt(valor: Any) -> str:
+    if not isinstance(valor, str) or not valor.startswith("CBT") or not valor[3:].isdigit():
+        raise EventoInvalido(f"not a CBT code: {valor!r}")
+    numero = int(valor[3:])
+    if not 1 <= numero <= 22:
+        raise EventoInvalido(f"not a CBT code: {valor!r}")
+    return f"CBT{numero}"
+
+
+def _condicion(condicion: Any) -> tuple[str, list[str]]:
+    if not isinstance(condicion, Mapping):
+        raise EventoInvalido("a condition must be an object")
+    estado = condicion.get("estado")
+    if estado not in ESTADOS_CBT:
+        raise EventoInvalido(f"unknown CBT status {estado!r}")
+    return _cbt(condicion.get("cbt")), [estado, _texto(condicion, "dimension")]
+
+
+def _linea_base_territorial(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    condiciones = data.get("condiciones")
+    if not isinstance(condiciones, list | tuple):
+        raise EventoInvalido("'condiciones' must be a list")
+    cambio = {REEMPLAZAR: True, "condiciones": dict(_condicion(c) for c in condiciones)}
+    return [Hecho("municipio_cbt", _municipio(data), cambio)]
+
+
+def _condicion_actualizada(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    cbt, valores = _condicion(data.get("condicion"))
+    return [Hecho("municipio_cbt", _municipio(data), {"condiciones": {cbt: valores}})]
+
+
+def _accion(accion: Any) -> tuple[str, list[Any]]:
+    if not isinstance(accion, Mapping):
+        raise EventoInvalido("an action must be an object")
+    estado = accion.get("estado", "PENDIENTE")
+    if estado not in ESTADOS_ACCION:
+        raise EventoInvalido(f"unknown action status {estado!r}")
+    avance = accion.get("avance", 0)
+    if not isinstance(avance, int) or not 0 <= avance <= 100:
+        raise EventoInvalido("'avance' must be a percentage")
+    return _texto(accion, "accion_id"), [_cbt(accion.get("cbt")), estado, avance]
+
+
+def _plan_aprobado(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    acciones = data.get("acciones")
+    if not isinstance(acciones, list | tuple):
+        raise EventoInvalido("'acciones' must be a list")
+    cambio = {
+        REEMPLAZAR: True,
+        "version_plan": _entero(data, "version_plan"),
+        "acciones": dict(_accion(a) for a in acciones),
+    }
+    return [Hecho("accion_plan", _municipio(data), cambio)]
+
+
+def _seguimiento_accion(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    accion_id, valores = _accion(data)
+    return [Hecho("accion_plan", _municipio(data), {"acciones": {accion_id: valores}})]
+
+
+def _rendicion(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    compromisos = data.get("compromisos", ())
+    fila = {
+        "rendicion_id": _texto(data, "rendicion_id"),
+        "municipio": _municipio(data),
+        "fecha": _fecha(data),
+        "nivel": _texto(data, "nivel"),
+        "asistentes": _entero(data, "asistentes"),
+        "compromisos": len(compromisos) if isinstance(compromisos, list | tuple) else 0,
+        "t": t,
+    }
+    return [Punto("rendicion", fila)]
+
+
+def _espacio(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+    fila = {
+        "espacio_id": _texto(data, "espacio_id"),
+        "municipio": _municipio(data),
+        "fecha": _fecha(data),
+        "tipo": _texto(data, "tipo"),
+        "participantes": _entero(data, "participantes"),
+        "t": t,
+    }
+    return [Punto("espacio", fila)]
+
+
+def _veeduria(estado_fijo: str | None) -> Lector:
+    def leer(data: Mapping[str, Any], t: datetime) -> list[Operacion]:
+        estado = estado_fijo or data.get("estado")
+        if estado not in ESTADOS_VEEDURIA:
+            raise EventoInvalido(f"unknown veeduría status {estado!r}")
+        cambio = {
+            "estado": estado,
+            "categoria": _texto(data, "categoria"),
+            "municipio": _municipio(data),
+        }
+        return [Hecho("veeduria", _texto(data, "veeduria_id"), cambio)]
+
+    return leer
+
+
 @dataclass(frozen=True, slots=True)
 class Lectura:
     proyeccion: str
@@ -483,6 +589,19 @@ LECTURAS: dict[tuple[str, str], Lectura] = {
     ("offer", "CupoRechazado"): Lectura("oferta", _cupo("RECHAZADO")),
     ("offer", "CupoLiberado"): Lectura("oferta", _cupo("LIBERADO")),
     ("offer", "ServicioPrestado"): Lectura("oferta", _servicio),
+    # territorial (by name: its package is not a dependency): CBT, action plans, social control
+    ("territorial", "LineaBaseTerritorialLevantada"): Lectura(
+        "territorial", _linea_base_territorial
+    ),
+    ("territorial", "CondicionTerritorialActualizada"): Lectura(
+        "territorial", _condicion_actualizada
+    ),
+    ("territorial", "PlanAccionMunicipalAprobado"): Lectura("territorial", _plan_aprobado),
+    ("territorial", "SeguimientoAccionRegistrado"): Lectura("territorial", _seguimiento_accion),
+    ("territorial", "RendicionCuentasRealizada"): Lectura("territorial", _rendicion),
+    ("territorial", "EspacioParticipacionRealizado"): Lectura("territorial", _espacio),
+    ("territorial", "VeeduriaRecibida"): Lectura("territorial", _veeduria("RECIBIDA")),
+    ("territorial", "VeeduriaActualizada"): Lectura("territorial", _veeduria(None)),
 }
 """Which projection each event type feeds, and how its data becomes facts."""
 
@@ -507,6 +626,15 @@ CONOCIDOS_SIN_USO: frozenset[tuple[str, str]] = frozenset(
         ("offer", "ProgramaActualizado"),
         ("offer", "CalidadReportada"),
         ("offer", "DemandaInsatisfecha"),
+        # the territorial catalogue and network; compromises' follow-up
+        ("territorial", "DepartamentoCatalogado"),
+        ("territorial", "MunicipioCatalogado"),
+        ("territorial", "MicrorregionDefinida"),
+        ("territorial", "ConvenioImplementacionFirmado"),
+        ("territorial", "RedLocalDesignada"),
+        ("territorial", "SesionConsejoMunicipalRegistrada"),
+        ("territorial", "SesionConsejoDepartamentalRegistrada"),
+        ("territorial", "SeguimientoCompromisoRegistrado"),
     }
 )
 """Event types reporting knows and deliberately does not project (no "unknown type" log)."""

@@ -271,7 +271,82 @@ OFERTA = Proyeccion(
     ),
 )
 
-PROYECCIONES: dict[str, Proyeccion] = {p.nombre: p for p in (FAMILIAS, LOGROS, OPERACION, OFERTA)}
+
+def _condiciones(e: Mapping[str, Any]) -> dict[str, Valores]:
+    return {cbt: tuple(v) for cbt, v in e.get("condiciones", {}).items()}
+
+
+def _acciones(e: Mapping[str, Any]) -> dict[str, Valores]:
+    version = e.get("version_plan")
+    if version is None:
+        return {}  # a follow-up arrived before its plan
+    return {accion: (version, *v) for accion, v in e.get("acciones", {}).items()}
+
+
+def _veeduria(e: Mapping[str, Any]) -> dict[str, Valores]:
+    return {"": (e["estado"], e["categoria"], e["municipio"])} if "estado" in e else {}
+
+
+TERRITORIAL = Proyeccion(
+    "territorial",
+    1,
+    "Municipalities' territorial baseline (22 CBT), action plans and their follow-up, "
+    "accountability sessions, participation spaces and veedurías (territorial)",
+    historias=(
+        Historia(
+            "municipio_cbt",
+            "municipio",
+            "cbt",
+            (("estado", TEXTO), ("dimension", TEXTO)),
+            _condiciones,
+        ),
+        Historia(
+            "accion_plan",
+            "municipio",
+            "accion_id",
+            (("version_plan", ENTERO), ("cbt", TEXTO), ("estado", TEXTO), ("avance", ENTERO)),
+            _acciones,
+        ),
+        Historia(
+            "veeduria",
+            "veeduria_id",
+            None,
+            (("estado", TEXTO), ("categoria", TEXTO), ("municipio", TEXTO)),
+            _veeduria,
+        ),
+    ),
+    puntos=(
+        TablaPuntos(
+            "rendicion",
+            "rendicion_id",
+            (
+                ("rendicion_id", TEXTO),
+                ("municipio", TEXTO),
+                ("fecha", FECHA),
+                ("nivel", TEXTO),
+                ("asistentes", ENTERO),
+                ("compromisos", ENTERO),
+                ("t", MOMENTO),
+            ),
+        ),
+        TablaPuntos(
+            "espacio",
+            "espacio_id",
+            (
+                ("espacio_id", TEXTO),
+                ("municipio", TEXTO),
+                ("fecha", FECHA),
+                ("tipo", TEXTO),
+                ("participantes", ENTERO),
+                ("t", MOMENTO),
+            ),
+        ),
+    ),
+)
+
+PROYECCIONES: dict[str, Proyeccion] = {
+    p.nombre: p for p in (FAMILIAS, LOGROS, OPERACION, OFERTA, TERRITORIAL)
+}
 
 _ESQUEMA = re.compile(r"^rp_[a-z]+_\d+$")
 

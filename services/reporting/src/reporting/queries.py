@@ -396,6 +396,73 @@ async def oferta(
     return resultado
 
 
+# --- territorial ------------------------------------------------------------------------
+
+
+async def condiciones(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, cbts: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Municipalities with a territorial baseline and their CBT by status, by territory."""
+    sql = (
+        f"SELECT {c.territorio()} AS clave, count(DISTINCT municipio) AS municipios_con_linea_base,"
+        " count(*) FILTER (WHERE estado = 'CUMPLE') AS cumple,"
+        " count(*) FILTER (WHERE estado = 'CUMPLE_PARCIALMENTE') AS cumple_parcialmente,"
+        " count(*) FILTER (WHERE estado = 'NO_CUMPLE') AS no_cumple"
+        f" FROM {s['territorial']}.municipio_cbt WHERE {VIGENTE} AND cbt = ANY(:cbts)"
+        f" {c.donde()} GROUP BY 1"
+    )
+    return {
+        fila.clave: dict(fila._mapping)
+        for fila in await _filas(conn, sql, c.params(cbts=list(cbts)))
+    }
+
+
+async def planes(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta
+) -> dict[str, dict[str, Any]]:
+    """Approved municipal action plans in force and their actions by status, by territory."""
+    sql = (
+        f"SELECT {c.territorio()} AS clave, count(DISTINCT municipio) AS municipios_con_plan,"
+        " count(*) AS acciones,"
+        " count(*) FILTER (WHERE estado = 'PENDIENTE') AS pendientes,"
+        " count(*) FILTER (WHERE estado = 'EN_CURSO') AS en_curso,"
+        " count(*) FILTER (WHERE estado = 'CUMPLIDA') AS cumplidas,"
+        " count(*) FILTER (WHERE estado = 'CANCELADA') AS canceladas,"
+        " round(avg(avance), 1) AS avance_promedio"
+        f" FROM {s['territorial']}.accion_plan WHERE {VIGENTE} {c.donde()} GROUP BY 1"
+    )
+    return {fila.clave: dict(fila._mapping) for fila in await _filas(conn, sql, c.params())}
+
+
+async def participacion(
+    conn: AsyncConnection, s: dict[str, str], c: Consulta, desde: date, hoy: date
+) -> dict[str, dict[str, int]]:
+    """Accountability sessions and participation spaces since `desde`; veedurías open and
+    resolved as of the cut; by territory."""
+    t = s["territorial"]
+    params = c.params(desde=desde, hoy=hoy)
+    resultado: dict[str, dict[str, int]] = {}
+    consultas = (
+        f"SELECT {c.territorio()} AS clave, count(*) AS rendiciones_de_cuentas,"
+        " coalesce(sum(asistentes), 0) AS asistentes, coalesce(sum(compromisos), 0) AS compromisos"
+        f" FROM {t}.rendicion WHERE t < :corte AND fecha > :desde AND fecha <= :hoy {c.donde()}"
+        " GROUP BY 1",
+        f"SELECT {c.territorio()} AS clave, count(*) AS espacios_de_participacion,"
+        " coalesce(sum(participantes), 0) AS participantes"
+        f" FROM {t}.espacio WHERE t < :corte AND fecha > :desde AND fecha <= :hoy {c.donde()}"
+        " GROUP BY 1",
+        f"SELECT {c.territorio()} AS clave,"
+        " count(*) FILTER (WHERE estado <> 'RESUELTA') AS veedurias_abiertas,"
+        " count(*) FILTER (WHERE estado = 'RESUELTA') AS veedurias_resueltas"
+        f" FROM {t}.veeduria WHERE {VIGENTE} {c.donde()} GROUP BY 1",
+    )
+    for sql in consultas:
+        for fila in await _filas(conn, sql, params):
+            valores = {k: int(v) for k, v in fila._mapping.items() if k != "clave"}
+            resultado.setdefault(fila.clave, {}).update(valores)
+    return resultado
+
+
 # --- the projections themselves -----------------------------------------------------------
 
 
