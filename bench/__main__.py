@@ -24,6 +24,7 @@ from bench import (
     demanda,
     importacion,
     linea_base,
+    reconstruccion,
     reglas,
     relay,
     report,
@@ -39,6 +40,7 @@ BENCHES = {
     "asignacion": asignacion.run,
     "demanda": demanda.run,
     "reglas": reglas.run,
+    "rebuild": reconstruccion.run,
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,

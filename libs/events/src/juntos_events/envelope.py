@@ -7,6 +7,7 @@ The attributes travel as `ce_*` headers and the event data as the JSON body. Two
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,8 +67,57 @@ def encode(
 
 
 def decode(headers: Sequence[tuple[str, bytes]], key: bytes | None, value: bytes) -> Envelope:
-    """Parse a consumed Kafka record; raises MalformedEnvelope for anything that is not ours."""
+    """Parse a consumed Kafka record; raises MalformedEnvelope for anything that is not ours.
+
+    Messages exactly as `encode` writes them take a direct path (headers read as they are,
+    `datetime.fromisoformat`, `json.loads`): the SDK's parse costs about 145 µs a record, many
+    times a raw consumer's whole cost per record, and a rebuild reads every event ever
+    published. Anything else goes through the SDK, which validates it in full and says why
+    it is refused; both paths give the same envelope (tested).
+    """
     header_map = dict(headers)
+    envelope = _directo(header_map, value)
+    return envelope if envelope is not None else _por_el_sdk(header_map, key, value)
+
+
+_OBLIGATORIOS = ("ce_id", "ce_source", "ce_type", "ce_time")
+
+
+def _directo(header_map: dict[str, bytes], value: bytes) -> Envelope | None:
+    """The envelope of a message in `encode`'s exact shape, else None (the SDK decides)."""
+    try:
+        if (
+            header_map.get("ce_specversion") != b"1.0"
+            or header_map.get("content-type") != b"application/json"
+        ):
+            return None
+        if not all(header_map.get(h) for h in _OBLIGATORIOS):
+            return None
+        ce_type = header_map["ce_type"].decode()
+        prefix, _, name = ce_type.rpartition(".")
+        root, _, service = prefix.rpartition(".")
+        time = datetime.fromisoformat(header_map["ce_time"].decode())
+        data = json.loads(value)
+        if root != CE_TYPE_PREFIX or not name or time.tzinfo is None or not isinstance(data, dict):
+            return None
+        version = header_map.get("ce_schemaversion")
+        subject = header_map.get("ce_subject")
+        traceparent = header_map.get(TRACEPARENT)
+        return Envelope(
+            id=header_map["ce_id"].decode(),
+            service=service,
+            event_type=name,
+            schema_version=int(version) if version else 1,
+            subject=subject.decode() if subject else "",
+            time=time,
+            data=data,
+            traceparent=traceparent.decode() if traceparent else None,
+        )
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _por_el_sdk(header_map: dict[str, bytes], key: bytes | None, value: bytes) -> Envelope:
     try:
         ce = from_binary_event(KafkaMessage(headers=header_map, key=key, value=value))
         ce_type: str = ce.get_type()

@@ -118,8 +118,13 @@ async def _rebuild(url: str, bootstrap: str, nombres: list[str], conservar: bool
         ) as progreso:
             tarea = progreso.add_task(", ".join(nombres), total=None)
 
-            def avance(leidos: int, total: int) -> None:
-                progreso.update(tarea, completed=leidos, total=max(total, leidos))
+            def avance(fase: str, hechos: int, total: int) -> None:
+                progreso.update(
+                    tarea,
+                    description=f"{', '.join(nombres)}: {fase}",
+                    completed=hechos,
+                    total=max(total, hechos),
+                )
 
             return await reconstruir(
                 engine, bootstrap, nombres, avance=avance, conservar_anteriores=conservar

@@ -206,7 +206,7 @@ async def _hecho(conn: AsyncConnection, sql: _Sql, hecho: Hecho, t: datetime) ->
             "late event placed in its history", tabla=h.tabla, clave=hecho.clave, t=t.isoformat()
         )
         return
-    antes = _json(actual[1]) if actual is not None else {}
+    antes = json_de(actual[1]) if actual is not None else {}
     despues = domain.evolucionar(antes, hecho.cambio)
     nuevas = h.filas(despues)
     if nuevas != h.filas(antes):
@@ -248,7 +248,7 @@ async def _avanzar(
 async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
     """Rewrite an entity's history from all its facts (a late fact was just stored)."""
     hechos = [
-        (t, _json(cambio)) for t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (clave,))
+        (t, json_de(cambio)) for t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (clave,))
     ]
     h = sql.historia
     await conn.exec_driver_sql(sql.borrar_todo, (clave,))
@@ -273,7 +273,7 @@ async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
     await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
 
 
-def _json(valor: Any) -> Any:
+def json_de(valor: Any) -> Any:
     """jsonb comes back parsed through SQLAlchemy's asyncpg codec, text from plain asyncpg."""
     return json.loads(valor) if isinstance(valor, str | bytes) else valor
 
@@ -282,7 +282,16 @@ def _json(valor: Any) -> Any:
 
 
 async def _punto(conn: AsyncConnection, esquema: str, p: Proyeccion, punto: Punto) -> None:
-    definicion = p.puntos_de(punto.tabla)
+    nombres = [n for n, _ in p.puntos_de(punto.tabla).columnas]
+    await conn.exec_driver_sql(
+        sentencia_punto(esquema, p, punto.tabla), tuple(punto.fila[n] for n in nombres)
+    )
+
+
+@functools.cache
+def sentencia_punto(esquema: str, p: Proyeccion, tabla_puntos: str) -> str:
+    """The INSERT of one point row (parameters in the table's column order)."""
+    definicion = p.puntos_de(tabla_puntos)
     nombres = [n for n, _ in definicion.columnas]
     valores = ", ".join(f"${i}" for i in range(1, len(nombres) + 1))
     tabla = f"{esquema}.{definicion.tabla}"
@@ -295,7 +304,7 @@ async def _punto(conn: AsyncConnection, esquema: str, p: Proyeccion, punto: Punt
         )
     else:
         sentencia += " ON CONFLICT DO NOTHING"
-    await conn.exec_driver_sql(sentencia, tuple(punto.fila[n] for n in nombres))
+    return sentencia
 
 
 # --- generations --------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 1. A new generation schema of each projection is created (`CONSTRUYENDO`), empty.
 2. Every partition of the topics that feed them is read from its beginning with a group-less
-   consumer (the live consumer group's offsets are not touched) and applied to the new schemas
-   by the same code as the live consumer (`handlers.aplicar`), one transaction per partition
-   batch, with the partition's next offset in the schema's `checkpoint` table.
-3. It catches up with the end of the topics, again and again while many events keep arriving.
+   consumer (the live consumer group's offsets are not touched), up to the end it had when the
+   rebuild started, one transaction per partition batch with the partition's next offset in the
+   schema's `checkpoint` table. This first pass takes the bulk path (`carga`): facts stored by
+   COPY, then every entity's history folded once.
+3. It catches up with the end of the topics, again and again while many events keep arriving,
+   applying them by the same code as the live consumer (`handlers.aplicar`).
 4. The swap: one transaction takes the live generations' advisory lock exclusively (it waits for
    the live consumer's batch and the readers in flight, and holds new ones back), reads the
    events published meanwhile up to the end measured *under* the lock, applies them, points
@@ -32,14 +34,17 @@ from juntos_events.topics import event_topic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reporting import domain, handlers
+from reporting import carga, domain, handlers
 from reporting.consumers import saltar_desconocido
 from reporting.proyecciones import PROYECCIONES, validar_esquema
 
 log = get_logger(__name__)
 
-Avance = Callable[[int, int], None]
-"""Called after every batch with (events read, events to read so far)."""
+Avance = Callable[[str, int, int], None]
+"""Called after every batch with (phase, done, to do so far): phase `LEYENDO` counts events read,
+`PLEGANDO` the facts folded into histories."""
+
+LEYENDO, PLEGANDO = "reading events", "folding histories"
 
 
 class ReconstruccionEnCurso(RuntimeError):
@@ -116,6 +121,7 @@ class _Lector:
         self.lote = lote
         self.inicio: dict[TopicPartition, int] = {}
         self.total = 0
+        self.a_granel = True  # the first pass, into empty generations: the bulk path
 
     async def preparar(self) -> None:
         self.consumer.assign(self.tps)
@@ -142,15 +148,18 @@ class _Lector:
             if not pendientes:
                 return leidos
             lotes = await self.consumer.getmany(*pendientes, timeout_ms=1000, max_records=self.lote)
-            for tp, registros in lotes.items():
-                registros = [r for r in registros if r.offset < finales[tp]]
-                if not registros:
-                    continue
-                async with aplicar_en() as conn:
-                    await self._aplicar(conn, tp, registros)
-                leidos += len(registros)
-                self.resultado.leidos += len(registros)
-                self.avance(self.resultado.leidos, self.total)
+            hasta_el_final = {
+                tp: antes
+                for tp, registros in lotes.items()
+                if (antes := [r for r in registros if r.offset < finales[tp]])
+            }
+            if hasta_el_final:
+                async with aplicar_en() as conn:  # one transaction per poll, all its partitions
+                    await self._aplicar(conn, hasta_el_final)
+                n = sum(len(registros) for registros in hasta_el_final.values())
+                leidos += n
+                self.resultado.leidos += n
+                self.avance(LEYENDO, self.resultado.leidos, self.total)
             # records beyond the end wait for the next round (the swap reads them)
             for tp in pendientes:
                 if tp in lotes and lotes[tp] and lotes[tp][-1].offset >= finales[tp]:
@@ -158,9 +167,10 @@ class _Lector:
                     self.consumer.seek(tp, siguiente)
 
     async def _aplicar(
-        self, conn: AsyncConnection, tp: TopicPartition, registros: list[ConsumerRecord]
+        self, conn: AsyncConnection, lotes: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
-        for registro in registros:
+        lote = carga.Lote(self.esquemas)
+        for registro in (r for registros in lotes.values() for r in registros):
             try:
                 envelope = decode(registro.headers, registro.key, registro.value or b"")
             except MalformedEnvelope:
@@ -170,7 +180,9 @@ class _Lector:
             if lectura is not None and lectura.proyeccion not in self.esquemas:
                 continue
             try:
-                if await handlers.aplicar(conn, envelope, self.esquemas):
+                if self.a_granel:
+                    lote.agregar(envelope)
+                elif await handlers.aplicar(conn, envelope, self.esquemas):
                     self.resultado.aplicados += 1
             except handlers.EventoDesconocido:
                 saltar_desconocido(envelope, "rebuild")
@@ -183,13 +195,15 @@ class _Lector:
                     error=str(exc),
                 )
                 self._saltar("invalid")
-        siguiente = registros[-1].offset + 1
+        if self.a_granel:
+            self.resultado.aplicados += await carga.cargar(conn, lote)
+        siguientes = [(tp.topic, tp.partition, rs[-1].offset + 1) for tp, rs in lotes.items()]
         for esquema in self.esquemas.values():
             await conn.exec_driver_sql(
                 f"INSERT INTO {esquema}.checkpoint (topic, particion, siguiente)"
                 " VALUES ($1, $2, $3) ON CONFLICT (topic, particion)"
                 " DO UPDATE SET siguiente = EXCLUDED.siguiente",
-                (tp.topic, tp.partition, siguiente),
+                siguientes,
             )
 
     def _saltar(self, motivo: str) -> None:
@@ -201,9 +215,9 @@ async def reconstruir(
     bootstrap: str,
     nombres: Sequence[str] | None = None,
     *,
-    avance: Avance = lambda leidos, total: None,
+    avance: Avance = lambda fase, hechos, total: None,
     conservar_anteriores: bool = False,
-    lote: int = 500,
+    lote: int = 5000,
     umbral: int = 1000,
 ) -> Resultado:
     """Rebuild `nombres` (default all projections) from offset 0 and swap them in atomically.
@@ -259,11 +273,15 @@ async def _leer_y_cambiar(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=lote,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
     )
     await consumer.start()
     try:
         lector = _Lector(consumer, tps, resultado.esquemas, resultado, avance, lote)
         await lector.preparar()
+        await lector.leer_hasta(await lector.finales(), engine.begin)
+        await _plegar(engine, resultado.esquemas, avance)
+        lector.a_granel = False
         while True:
             leidos = await lector.leer_hasta(await lector.finales(), engine.begin)
             if leidos < umbral:
@@ -277,9 +295,27 @@ async def _leer_y_cambiar(
 
             await lector.leer_hasta(await lector.finales(), la_misma)
             resultado.anteriores = await _cambiar(conn, resultado.esquemas, conservar)
-        avance(resultado.leidos, max(lector.total, resultado.leidos))
+        avance(LEYENDO, resultado.leidos, max(lector.total, resultado.leidos))
     finally:
         await consumer.stop()
+
+
+async def _plegar(engine: AsyncEngine, esquemas: dict[str, str], avance: Avance) -> None:
+    """Fold the histories of the first pass (progress in facts, of all the facts stored)."""
+    total = 0
+    async with engine.connect() as conn:
+        for nombre, esquema in esquemas.items():
+            for h in PROYECCIONES[nombre].historias:
+                total += await conn.scalar(text(f"SELECT count(*) FROM {esquema}.{h.tabla}_hecho"))
+    hechos = 0
+
+    def otros(n: int) -> None:
+        nonlocal hechos
+        hechos += n
+        avance(PLEGANDO, hechos, total)
+
+    avance(PLEGANDO, 0, total)
+    await carga.plegar(engine, esquemas, otros)
 
 
 async def _cambiar(
