@@ -23,6 +23,7 @@ from bench import (
     consumer,
     demanda,
     importacion,
+    indicadores,
     linea_base,
     reconstruccion,
     reglas,
@@ -41,6 +42,7 @@ BENCHES = {
     "demanda": demanda.run,
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
+    "indicadores": indicadores.run,
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
@@ -51,6 +53,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "linea-base": 10_000,
     "asignacion": asignacion.DEMANDA,
     "demanda": demanda.EVENTOS,
+    "indicadores": 100_000,
 }
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 

@@ -1,0 +1,224 @@
+"""Indicator queries on big projections: the reporting API vs the same count in a bare route.
+
+The projections of N families (`--events` is N here; about 12 events each, the rebuild bench's
+families) are built untimed through the rebuild's own bulk path (`carga`: facts by COPY, each
+history folded once) into the live generations of a fresh reporting database. Then, one request
+at a time (latency, not throughput), each side answers the same mix of reports as of today:
+
+- project: the real reporting app (auth, scope, OpenTelemetry, the live-generation lock, paging,
+  zero-filling) under uvicorn: families at the nation, a department and a municipality; LB1
+  statuses at the nation and in a municipality; families by pending LB in a department;
+- baseline: a bare FastAPI route under uvicorn running, in raw asyncpg, the one aggregate each
+  report's main query is (the same tables and the same as-of condition), returning its rows.
+
+It prints p50/p99 per side (`project_ms`, `baseline_ms`) and the ratio of the p99 rates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+from fastapi import FastAPI, Request
+from juntos_events.migrate import upgrade
+from juntos_web import Principal, Role
+from juntos_web.auth import mint_token
+from juntos_web.settings import ServiceSettings
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.linea_base import cliente, percentil, servido
+from bench.reconstruccion import sucesos
+from bench.report import Phase, Result
+from bench.servers import Servers
+from bench.workload import progress
+
+VUELTAS = 200  # requests per report and side, after as many warm-up requests
+LOTE = 5000
+
+
+async def poblar(url: str, familias: int) -> None:
+    """The projections of `familias` families, built by the rebuild's bulk path (untimed)."""
+    from reporting import carga, handlers
+
+    engine = create_async_engine(url, pool_size=3)
+    try:
+        async with engine.begin() as conn:
+            esquemas = await handlers.esquemas_vivos(conn)
+        lote = carga.Lote(esquemas)
+        with progress() as barra:
+            tarea = barra.add_task("load projections (untimed)", total=familias * 12)
+            for n, suceso in enumerate(sucesos(familias), 1):
+                lote.agregar(suceso.sobre())
+                if n % LOTE == 0:
+                    async with engine.begin() as conn:
+                        await carga.cargar(conn, lote)
+                    lote = carga.Lote(esquemas)
+                    barra.update(tarea, completed=n)
+            async with engine.begin() as conn:
+                await carga.cargar(conn, lote)
+            tarea = barra.add_task("fold histories (untimed)", total=None)
+            await carga.plegar(engine, esquemas, lambda n: barra.advance(tarea, n))
+    finally:
+        await engine.dispose()
+
+
+def reportes(municipio: str) -> list[str]:
+    """The URLs of the reports in the mix (the baseline's route takes the same ones)."""
+    departamento = municipio[:2]
+    return [
+        "/v1/indicadores/familias?nivel=NACION",
+        f"/v1/indicadores/familias?nivel=DEPARTAMENTO&departamento={departamento}",
+        f"/v1/indicadores/familias?nivel=MUNICIPIO&municipio={municipio}",
+        "/v1/indicadores/logros?nivel=NACION&logro=LB1",
+        f"/v1/indicadores/logros?nivel=MUNICIPIO&municipio={municipio}&logro=LB1",
+        f"/v1/indicadores/logros-pendientes?nivel=DEPARTAMENTO&departamento={departamento}",
+    ]
+
+
+CRUDAS = {
+    "familias": (
+        "SELECT {territorio} AS clave, count(*) AS potencial,"
+        " count(*) FILTER (WHERE estado = 'VINCULADA') AS en_acompanamiento,"
+        " count(*) FILTER (WHERE desplazada) AS desplazadas"
+        " FROM {familias}.familia_estado"
+        " WHERE valid_from < $1 AND valid_to >= $1 {donde} GROUP BY 1"
+    ),
+    "logros": (
+        "SELECT {territorio} AS clave, estado, count(*) AS n FROM {logros}.familia_logro"
+        " WHERE valid_from < $1 AND valid_to >= $1 AND logro = 'LB1' {donde} GROUP BY 1, 2"
+    ),
+    "pend": (
+        "SELECT clave, pendientes, count(*) AS n FROM (SELECT {territorio} AS clave, familia_id,"
+        " count(*) FILTER (WHERE estado = 'POR_ALCANZAR') AS pendientes"
+        " FROM {logros}.familia_logro WHERE valid_from < $1 AND valid_to >= $1 {donde}"
+        " GROUP BY 1, 2) x GROUP BY 1, 2"
+    ),
+}
+"""Each report's main aggregate, as a raw query (the project runs it and a little more)."""
+
+
+def app_cruda(uri: str, esquemas: dict[str, str]) -> FastAPI:
+    """One GET route per report kind: its raw aggregate in asyncpg, the rows as JSON."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(uri, min_size=1, max_size=2)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/v1/indicadores/{reporte}")
+    async def reporte(
+        reporte: str,
+        request: Request,
+        nivel: str,
+        departamento: str | None = None,
+        municipio: str | None = None,
+        logro: str | None = None,
+    ) -> list[dict]:
+        clave = {"familias": "familias", "logros": "logros", "logros-pendientes": "pend"}[reporte]
+        territorio = {"NACION": "''", "DEPARTAMENTO": "departamento"}.get(nivel, "municipio")
+        donde, params = "", [datetime.now(UTC)]
+        if departamento:
+            donde, params = "AND departamento = $2", [*params, departamento]
+        if municipio:
+            donde, params = "AND municipio = $2", [*params, municipio]
+        sql = CRUDAS[clave].format(territorio=territorio, donde=donde, **esquemas)
+        filas = await request.app.state.pool.fetch(sql, *params)
+        return [dict(f) for f in filas]
+
+    return app
+
+
+def _get(url: str, token: str | None) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return f"GET {url} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
+
+
+async def medir(app: FastAPI, urls: Sequence[str], token: str | None, lado: str) -> Phase:
+    """Warm-up, then VUELTAS rounds of the mix, one request at a time; latencies in the phase."""
+    async with servido(app) as servidor, cliente(servidor.port) as conexiones:
+        conexion = await conexiones.get()
+
+        async def vuelta() -> list[float]:
+            tiempos = []
+            for url in urls:
+                inicio = time.perf_counter()
+                status, cuerpo = await conexion.enviar(_get(url, token))
+                tiempos.append(time.perf_counter() - inicio)
+                if status != 200:
+                    raise AssertionError(f"{lado} {url}: {status} {cuerpo[:300]!r}")
+            return tiempos
+
+        for _ in range(VUELTAS // 10):
+            await vuelta()
+        latencias: list[float] = []
+        with progress() as barra, Phase(f"indicadores-{lado}") as fase:
+            tarea = barra.add_task(f"reports ({lado})", total=VUELTAS)
+            for _ in range(VUELTAS):
+                latencias += await vuelta()
+                barra.advance(tarea)
+        conexiones.put_nowait(conexion)
+    fase.latencias = latencias  # type: ignore[attr-defined]
+    return fase
+
+
+async def run(servers: Servers, events: int) -> Result:
+    from reporting.cli import MIGRATIONS
+    from reporting.main import create_app
+
+    familias = events
+    url, uri = servers.database("bench_indicadores")
+    await upgrade(url, MIGRATIONS)
+    await poblar(url, familias)
+    conn = await asyncpg.connect(uri)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+        esquemas = {
+            p: e
+            for p, e in await conn.fetch("SELECT proyeccion, esquema FROM reporting_proyeccion")
+        }
+        municipio = await conn.fetchval(
+            f"SELECT municipio FROM {esquemas['familias']}.familia_estado"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    mezcla = reportes(municipio)
+    secret = secrets.token_urlsafe(32)
+    settings = ServiceSettings(
+        service_name="reporting", database_url=url, jwt_secret=secret, run_backbone=False
+    )
+    token = mint_token(settings, Principal.scoped(Role.NACIONAL, None, sub="bench"))
+    servers.checkpoint()
+    proyecto = await medir(create_app(settings), mezcla, token, "project")
+    servers.checkpoint()
+    crudo = await medir(app_cruda(uri, esquemas), mezcla, None, "baseline")
+    ms = {
+        lado: {
+            "p50": round(percentil(fase.latencias, 0.5) * 1000, 2),  # type: ignore[attr-defined]
+            "p99": round(percentil(fase.latencias, 0.99) * 1000, 2),  # type: ignore[attr-defined]
+        }
+        for lado, fase in (("project", proyecto), ("baseline", crudo))
+    }
+    # the rate of the p99: one request per p99 latency
+    proyecto.seconds, crudo.seconds = ms["project"]["p99"] / 1000, ms["baseline"]["p99"] / 1000
+    proyecto.events = crudo.events = 1
+    return Result(
+        bench="indicadores",
+        events=familias,
+        project=proyecto,
+        baseline=crudo,
+        target=None,
+        project_path="reporting app: 6 indicator reports, one request at a time (p99 rate)",
+        baseline_path="bare FastAPI + raw asyncpg: each report's main aggregate (p99 rate)",
+        unit="req",  # 1 / p99 latency
+        extra={"project_ms": ms["project"], "baseline_ms": ms["baseline"], "families": familias},
+    )
