@@ -206,3 +206,17 @@ def test_offer_gets_enrollments_url_and_a_service_token(home: Path) -> None:
         env["OFFER_ENROLLMENT_TOKEN"], secret, algorithms=["HS256"], audience="juntos-api"
     )
     assert (claims["role"], claims["entidad"]) == ("ENTIDAD", "juntos-offer")
+
+
+def test_without_zipkin_no_service_exports_spans(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dev up --no-zipkin`: every service is told to export nothing, not to post to a dead port."""
+    from juntos_cli.infra.service import LocalService
+
+    monkeypatch.setattr(LocalService, "start", lambda self: None)  # env only: no processes
+    monkeypatch.setattr(LocalService, "wait_ready", lambda self, timeout: None)
+    stack = Stack(JuntosHome(home), Path.cwd(), Ports(zipkin=free_port()))
+    stack._start_services(timeout=1, say=lambda _: None)
+    exporters = {name: s.env["OTEL_TRACES_EXPORTER"] for name, s in stack.services.items()}
+    assert exporters == dict.fromkeys(stack.services, "none")

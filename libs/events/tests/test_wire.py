@@ -9,6 +9,7 @@ from juntos_events.store import EventStore
 from juntos_events.telemetry import setup_telemetry
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import Demo, headers_of, publish_outbox
@@ -41,8 +42,16 @@ async def test_cloudevents_headers_and_traceparent_on_the_wire(
     assert json.loads(record.value) == {"familia": "fam-w", "n": 1, "municipio": "05001"}
     _, carried_trace, parent_span, _ = headers["traceparent"].split("-")
     assert carried_trace == trace_id, "the relay continues the trace of the request that appended"
-    publish = [s for s in spans.get_finished_spans() if s.name == f"publish {registry.topic}"]
+    publish = [s for s in spans.get_finished_spans() if s.name == f"send {registry.topic}"]
     assert publish and format(publish[0].context.span_id, "016x") == parent_span
+    assert publish[0].kind == SpanKind.PRODUCER
+    assert {
+        k: publish[0].attributes[k] for k in ("messaging.system", "messaging.operation.type")
+    } == {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+    }
+    assert publish[0].attributes["messaging.kafka.message.key"] == "fam-w"
 
 
 async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_unchanged(

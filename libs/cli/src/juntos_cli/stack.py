@@ -229,12 +229,12 @@ class Stack:
                     "skipped[/yellow]"
                 )
         auth = self._dev_auth_env()
+        # without the trace viewer (--no-zipkin) nobody would receive the spans
+        tracing = {} if self.zipkin.is_running() else {"OTEL_TRACES_EXPORTER": "none"}
         for service in present.values():
-            service.env |= auth
+            service.env |= auth | tracing
         if "offer" in present and "enrollment" in self.services:
             present["offer"].env |= self._offer_env(auth)
-            if not self.zipkin.is_running():
-                service.env["OTEL_TRACES_EXPORTER"] = "none"
         started = time.monotonic()
         already = {n for n, s in present.items() if s.is_running()}
         for service in present.values():

@@ -24,6 +24,7 @@ from juntos_events import metrics
 from juntos_events.envelope import TRACEPARENT, Envelope, MalformedEnvelope, decode
 from juntos_events.events import EventRegistry, UnknownEventType
 from juntos_events.logs import get_logger
+from juntos_events.telemetry import messaging_attributes
 from juntos_events.topics import dead_letter_topic, event_topic
 
 Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
@@ -200,9 +201,7 @@ class ConsumerRunner:
                 context=parent,
                 kind=SpanKind.CONSUMER,
                 attributes={
-                    "messaging.system": "kafka",
-                    "messaging.operation.type": "process",
-                    "messaging.destination.name": item.record.topic,
+                    **messaging_attributes("process", item.record.topic),
                     "messaging.consumer.group.name": self.name,
                     "messaging.message.id": envelope.id,
                     "messaging.kafka.offset": item.record.offset,

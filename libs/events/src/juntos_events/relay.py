@@ -31,6 +31,7 @@ from juntos_events.envelope import TRACEPARENT
 from juntos_events.logs import get_logger
 from juntos_events.schema import outbox
 from juntos_events.store import LANES
+from juntos_events.telemetry import messaging_attributes
 
 LOCK_CLASS = 0x4A54  # advisory-lock namespace of the relay ("JT")
 
@@ -152,14 +153,13 @@ class OutboxRelay:
             return await self.producer.send(topic, value=payload, key=key.encode(), headers=wire)
         parent = _W3C.extract({TRACEPARENT: traceparent}) if traceparent else None
         span = tracer.start_span(
-            f"publish {topic}",
+            f"send {topic}",
             context=parent,
             kind=SpanKind.PRODUCER,
             attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "publish",
-                "messaging.destination.name": topic,
+                **messaging_attributes("send", topic),
                 "messaging.message.id": headers.get("ce_id", ""),
+                "messaging.kafka.message.key": key,
             },
         )
         carrier: dict[str, str] = {}

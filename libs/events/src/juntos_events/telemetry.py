@@ -5,11 +5,22 @@ OTEL_EXPORTER_ZIPKIN_ENDPOINT), `otlp` (Jaeger or a collector; OTEL_EXPORTER_OTL
 `console`, or `none` (the default, so tests and tools export nothing). Kafka spans are made by
 the relay and the consumer runner themselves, because they must continue the trace stored with
 each outbox row rather than the relay's own loop.
+
+Spans follow OpenTelemetry's semantic conventions: the stable HTTP and database attribute names
+(`http.request.method`, `http.route`, `db.system.name`, `db.query.text`...), which the
+instrumentations emit only when OTEL_SEMCONV_STABILITY_OPT_IN asks for them (set here unless the
+operator chose), and the messaging names of `messaging_attributes`.
+
+A database call that belongs to no request and no message (the relay's and the consumers'
+polling, readiness checks, migrations) starts no trace: it would flood the trace viewer with one
+meaningless trace per poll. Spans inside a request or a message are all kept.
+OTEL_TRACES_SAMPLER, when set, replaces this.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
@@ -21,8 +32,55 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import SpanKind
 
 _configured: TracerProvider | None = None
+# Read once per process by the instrumentations, when the first one is set up.
+SEMCONV_OPT_IN = "http,database"
+
+
+def messaging_attributes(operation: str, topic: str) -> dict[str, str]:
+    """The messaging attributes of a Kafka `send` or `process` span, named `{operation} {topic}`."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.name": operation,
+        "messaging.operation.type": operation,
+        "messaging.destination.name": topic,
+    }
+
+
+class _NoBackgroundQueries(Sampler):
+    """Root sampler: a client call (a database query) with no parent is dropped, all else kept."""
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if kind == SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "NoBackgroundQueries"
+
+
+def _sampler() -> Sampler | None:
+    """Ours unless the operator chose one (None lets the SDK read OTEL_TRACES_SAMPLER)."""
+    if os.environ.get("OTEL_TRACES_SAMPLER"):
+        return None
+    return ParentBased(root=_NoBackgroundQueries())
 
 
 def _exporter(kind: str) -> SpanExporter | None:
@@ -46,14 +104,16 @@ def setup_telemetry(service_name: str, exporter: SpanExporter | None = None) -> 
         if exporter is not None:
             _configured.add_span_processor(SimpleSpanProcessor(exporter))
         return _configured
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", SEMCONV_OPT_IN)
     provider = TracerProvider(
+        sampler=_sampler(),
         resource=Resource.create(
             {
                 "service.name": service_name,
                 "service.namespace": "juntos",
                 "deployment.environment": os.environ.get("JUNTOS_ENV", "local"),
             }
-        )
+        ),
     )
     chosen = exporter or _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none").lower())
     if chosen is not None:

@@ -33,13 +33,13 @@ def serve(app: FastAPI) -> Iterator[str]:
     thread.join(10)
 
 
-def juntos(*args: str) -> subprocess.CompletedProcess[str]:
+def juntos(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the operators' CLI as a user would: a subprocess, no stdin, output captured."""
     return subprocess.run(
         [sys.executable, "-m", "juntos_cli.main", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
         check=False,
     )
