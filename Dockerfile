@@ -6,6 +6,8 @@ ENV UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1
 COPY pyproject.toml uv.lock ./
 COPY libs ./libs
 COPY services ./services
+# workspace member (the partner example, a dev dependency only): uv resolves the workspace whole
+COPY examples ./examples
 RUN uv sync --frozen --no-dev
 
 FROM python:3.11-slim

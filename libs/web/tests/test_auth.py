@@ -20,6 +20,7 @@ from juntos_web import (
     mint_token,
     require,
 )
+from juntos_web.auth import TokenIssuer, public
 from juntos_web.testing import (
     TEST_JWT_SECRET,
     assert_access_matrix,
@@ -220,6 +221,37 @@ def test_rs256_in_production_refuses_dev_tokens() -> None:
         verifier.verify(_signed())  # an HS256 dev token
     with pytest.raises(ValueError, match="JUNTOS_JWT_SECRET"):
         mint_token(production, principal(Role.NACIONAL))
+
+
+def test_an_issuer_signs_what_every_verifier_accepts() -> None:
+    """Offer's token endpoint: RS256 with the private key of the services' public key; HS256
+    with the dev secret; a private key that is not the pair stops the issuer at start-up."""
+    private, public = _rsa_pair()
+    production = settings_for_tests(
+        "demo", jwt_secret=None, jwt_public_key=public, jwt_private_key=private.decode()
+    )
+    who = principal(Role.ENTIDAD, "sena")
+    token = TokenIssuer(production).issue(who, timedelta(minutes=5), jti="x")
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    assert TokenVerifier(production).verify(token) == who
+    assert TokenVerifier(SETTINGS).verify(TokenIssuer(SETTINGS).issue(who, timedelta(1))) == who
+    other, _ = _rsa_pair()
+    with pytest.raises(ValueError, match="does not match"):
+        TokenIssuer(
+            settings_for_tests("demo", jwt_public_key=public, jwt_private_key=other.decode())
+        )
+    with pytest.raises(ValueError, match="JUNTOS_JWT_PRIVATE_KEY"):
+        TokenIssuer(settings_for_tests("demo", jwt_public_key=public))
+
+
+def test_public_routes_are_declared_not_forgotten() -> None:
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/oauth/token", dependencies=[Depends(public())])
+    async def token() -> dict[str, str]:
+        return {}
+
+    assert_every_route_declares_roles(create_service_app(SETTINGS, routers=[router]))
 
 
 def test_a_public_key_on_one_line_is_accepted() -> None:

@@ -195,3 +195,43 @@ async def test_ruaf_imports(anonimo: httpx.AsyncClient, app: FastAPI, mundo: dic
     for url in (f"/v1/entregas/ruaf/{iid}", f"/v1/entregas/ruaf/{iid}/rechazos"):
         # an entity sees only its own imports: someone else's is not found
         await assert_access_matrix(anonimo, app, "GET", url, {**only({N: 200, E: 200}), OTRA: 404})
+
+
+async def test_partner_clients(anonimo: httpx.AsyncClient, app: FastAPI) -> None:
+    """Clients are for national operators only; the token endpoint answers anyone who presents
+    the client's credentials, whatever bearer token comes along (it is not client auth)."""
+    nuevo = await anonimo.post(
+        "/v1/clientes",
+        json={"entidad": TEST_ENTIDAD, "descripcion": "sistema de prueba"},
+        headers=como(app, N),
+    )
+    assert nuevo.status_code == 201, nuevo.text
+    cid, secreto = nuevo.json()["client_id"], nuevo.json()["client_secret"]
+    solo_nacional = {**only({N: 200}), OTRA: 403}
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "POST",
+        "/v1/clientes",
+        {**only({N: 201}), OTRA: 403},
+        json={"entidad": "otra-entidad", "descripcion": "sistema de prueba"},
+    )
+    await assert_access_matrix(anonimo, app, "GET", "/v1/clientes", solo_nacional)
+    await assert_access_matrix(anonimo, app, "GET", f"/v1/clientes/{cid}", solo_nacional)
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "POST",
+        "/v1/oauth/token",
+        {**uniform_access(200), OTRA: 200},
+        anonymous=200,
+        data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secreto},
+    )
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "POST",
+        f"/v1/clientes/{cid}/revocacion",
+        solo_nacional,
+        json={"motivo": "fin de la prueba"},
+    )

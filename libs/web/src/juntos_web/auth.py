@@ -203,15 +203,58 @@ def mint_token(
     """An HS256 token for dev and tests; production tokens come from the identity provider."""
     if settings.jwt_secret is None:
         raise ValueError("mint_token needs JUNTOS_JWT_SECRET; production keys are not for minting")
+    return _sign(settings, principal, expires_in, now, settings.jwt_secret.get_secret_value())
+
+
+class TokenIssuer:
+    """Signs the tokens a service hands out itself (partners' client credentials).
+
+    RS256 with JUNTOS_JWT_PRIVATE_KEY wherever the services verify with a public key, else
+    HS256 with the shared dev secret; refused at start-up when the key would not verify.
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        if settings.jwt_public_key:
+            if settings.jwt_private_key is None:
+                raise ValueError(
+                    "issuing tokens needs JUNTOS_JWT_PRIVATE_KEY, the pair of JUNTOS_JWT_PUBLIC_KEY"
+                )
+            self._key = settings.jwt_private_key.get_secret_value()
+        elif settings.jwt_secret is not None:
+            self._key = settings.jwt_secret.get_secret_value()
+        else:  # pragma: no cover - TokenVerifier refuses these settings first
+            raise ValueError("no key to sign tokens with")
+        self._settings = settings
+        probe = self.issue(Principal(sub="probe", role=Role.NACIONAL), timedelta(minutes=1))
+        try:
+            TokenVerifier(settings).verify(probe)
+        except TokenError:
+            raise ValueError(
+                "JUNTOS_JWT_PRIVATE_KEY does not match JUNTOS_JWT_PUBLIC_KEY"
+            ) from None
+
+    def issue(self, principal: Principal, expires_in: timedelta, **claims: Any) -> str:
+        return _sign(self._settings, principal, expires_in, None, self._key, **claims)
+
+
+def _sign(
+    settings: ServiceSettings,
+    principal: Principal,
+    expires_in: timedelta,
+    now: datetime | None,
+    key: str,
+    **extra: Any,
+) -> str:
     issued = now or datetime.now(UTC)
     claims: dict[str, Any] = {
+        **extra,
         **principal.claims(),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": issued,
         "exp": issued + expires_in,
     }
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    return jwt.encode(claims, key, algorithm=settings.jwt_algorithm)
 
 
 _bearer = HTTPBearer(
@@ -267,6 +310,23 @@ def require(*roles: Role) -> RoleRequirement:
     return RoleRequirement(roles)
 
 
+class PublicAccess:
+    """The dependency `public()` returns: a route that authenticates its callers itself."""
+
+    roles: frozenset[Role] = frozenset()
+
+    def __repr__(self) -> str:
+        return "public()"
+
+    async def __call__(self) -> None:
+        return None
+
+
+def public() -> PublicAccess:
+    """Dependency for a route anyone may call (a token endpoint): declared, not forgotten."""
+    return PublicAccess()
+
+
 def declared_roles(call: object) -> frozenset[Role] | None:
-    """The roles a dependency callable admits, or None when it is not a `require(...)`."""
-    return call.roles if isinstance(call, RoleRequirement) else None
+    """The roles a dependency callable admits (none for `public()`), or None when undeclared."""
+    return call.roles if isinstance(call, RoleRequirement | PublicAccess) else None

@@ -42,6 +42,11 @@ class ServiceSettings(BaseSettings):
     jwt_public_key: str | None = Field(
         None, validation_alias=_env("JUNTOS_JWT_PUBLIC_KEY", "jwt_public_key")
     )
+    jwt_private_key: SecretStr | None = Field(
+        None, validation_alias=_env("JUNTOS_JWT_PRIVATE_KEY", "jwt_private_key")
+    )
+    """Only where a service issues tokens itself (offer's partner clients), paired with the public
+    key; with the HS256 dev secret no private key is needed."""
     jwt_issuer: str = Field("juntos", validation_alias=_env("JUNTOS_JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field(
         "juntos-api", validation_alias=_env("JUNTOS_JWT_AUDIENCE", "jwt_audience")
@@ -71,6 +76,11 @@ class ServiceSettings(BaseSettings):
     def _pem_newlines(cls, key: str | None) -> str | None:
         """Environment files often carry a PEM on one line with literal '\\n'."""
         return key.replace("\\n", "\n") if key else None
+
+    @field_validator("jwt_private_key")
+    @classmethod
+    def _private_pem_newlines(cls, key: SecretStr | None) -> SecretStr | None:
+        return SecretStr(key.get_secret_value().replace("\\n", "\n")) if key else None
 
     @property
     def jwt_algorithm(self) -> str:

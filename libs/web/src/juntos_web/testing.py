@@ -142,20 +142,23 @@ async def assert_access_matrix(
     method: str,
     url: str,
     table: AccessTable,
+    *,
+    anonymous: int = 401,
     **request: Any,
 ) -> None:
     """Call `method url` as each caller of `table` (and anonymously) and compare statuses.
 
     The table must name every role, so a new role or a forgotten row fails loudly; all
-    mismatches are reported together.
+    mismatches are reported together. Only a `public()` route expects anything but 401 from
+    an anonymous caller.
     """
     assert "authorization" not in client.headers, "use an anonymous client for the matrix"
     forgotten = set(ALL_ROLES) - {role for role, _ in table}
     assert not forgotten, f"access table has no row for {sorted(forgotten)}"
     extra_headers: Mapping[str, str] = request.pop("headers", {})
     got: dict[str, tuple[int, int]] = {}
-    anonymous = await client.request(method, url, headers=extra_headers, **request)
-    got["anonymous"] = (401, anonymous.status_code)
+    anonymous_response = await client.request(method, url, headers=extra_headers, **request)
+    got["anonymous"] = (anonymous, anonymous_response.status_code)
     for (role, scope), expected in table.items():
         headers = {**extra_headers, **bearer(app, role, scope)}
         response = await client.request(method, url, headers=headers, **request)

@@ -17,7 +17,7 @@ from juntos_web.text import PRINTABLE
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from offer import api_cupos, api_entregas, api_reportes, domain, handlers, queries
+from offer import api_clientes, api_cupos, api_entregas, api_reportes, domain, handlers, queries
 from offer.api_comun import CuposVista, Srv, programa_en_alcance, responder, vista_cupos
 from offer.events import Elegibilidad
 from offer.tipos import (
@@ -45,6 +45,7 @@ router = v1_router()
 router.include_router(api_cupos.router)
 router.include_router(api_reportes.router)
 router.include_router(api_entregas.router)
+router.include_router(api_clientes.router)
 
 
 class ProgramaEntrada(BaseModel):

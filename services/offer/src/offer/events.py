@@ -3,8 +3,9 @@
 Streams (and Kafka keys): `programa:<id>` (the program and its reported quality),
 `cupos:<programa>:<municipio>:<periodo>` (one program's slots in one municipality and period:
 capacity and every assignment, so its version guards the capacity), `servicio:<id>` (a delivered
-service), `demanda:<municipio>:<logro>` (unmet-demand crossings). Events carry pseudonymous ids
-only; RUAF documents never leave the import that matched them.
+service), `demanda:<municipio>:<logro>` (unmet-demand crossings), `cliente:<client_id>` (a
+partner system's OAuth2 client: private events, the audit trail of its credentials). Events
+carry pseudonymous ids only; RUAF documents never leave the import that matched them.
 """
 
 from __future__ import annotations
@@ -148,6 +149,28 @@ class DemandaInsatisfecha(DomainEvent):
     logro: Logro
     demanda: int = Field(description="families with the LB pending")
     cupos: int = Field(description="slots of the programs serving the LB, latest period each")
+
+
+# --- partner systems' OAuth2 clients (private: kept in offer's store, never published) --------
+
+
+@events.register("ClienteRegistrado", private=True)
+class ClienteRegistrado(DomainEvent):
+    """An operator gave a partner entity's system client credentials. The secret is in no
+    event: only its Argon2id hash, in the `clientes_api` table."""
+
+    client_id: str
+    entidad: str
+    descripcion: str
+
+
+@events.register("ClienteRevocado", private=True)
+class ClienteRevocado(DomainEvent):
+    """The client gets no new token; tokens already issued run out within their short life."""
+
+    client_id: str
+    entidad: str
+    motivo: str
 
 
 store = EventStore(events)

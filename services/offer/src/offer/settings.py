@@ -1,4 +1,5 @@
-"""Offer's own settings: how to reach enrollment to match RUAF rows to JUNTOS members."""
+"""Offer's own settings: how to reach enrollment to match RUAF rows to JUNTOS members, and the
+life of partner systems' tokens."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ class OfferSettings(ServiceSettings):
         validation_alias=AliasChoices("OFFER_ENROLLMENT_CONCURRENCIA", "enrollment_concurrencia"),
     )
     """How many look-ups a RUAF import keeps in flight."""
+    oauth_token_ttl_seconds: int = Field(
+        900,
+        ge=1,
+        le=3600,
+        validation_alias=AliasChoices("OFFER_OAUTH_TOKEN_TTL", "oauth_token_ttl_seconds"),
+    )
+    """Life of the tokens partner systems get for their client credentials (short: a revoked
+    client's last token runs out soon)."""
