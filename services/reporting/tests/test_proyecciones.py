@@ -6,6 +6,7 @@ import random
 from datetime import date, timedelta
 
 from reporting import handlers
+from reporting.proyecciones import PROYECCIONES
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import relato as r
@@ -126,3 +127,34 @@ async def test_late_events_are_placed_in_history_as_if_in_order(
     finally:
         await desordenado.dispose()
         pg_server.drop_database(otra)
+
+
+async def test_per_lb_indicators_are_answered_from_an_index(engine: AsyncEngine) -> None:
+    """The live generation (created by the migrations) and a new one both have the index an
+    indicator of one LB reads alone (at 200,000 families: 1.7 s without it)."""
+    async with engine.begin() as conn:
+        _, nueva = await handlers.nueva_generacion(conn, PROYECCIONES["logros"])
+        esquemas = {(await handlers.esquemas_vivos(conn))["logros"], nueva}
+        definiciones = {
+            esquema: (
+                await conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = $1"
+                    " AND indexname = 'familia_logro_x0'",
+                    (esquema,),
+                )
+            ).scalar()
+            for esquema in esquemas
+        }
+        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            fila[0]
+            for fila in await conn.exec_driver_sql(
+                f"EXPLAIN SELECT estado, count(*) FROM {nueva}.familia_logro"
+                " WHERE logro = 'LB1' AND valid_from < now() AND valid_to >= now() GROUP BY 1"
+            )
+        )
+    assert len(definiciones) == 2
+    for definicion in definiciones.values():
+        assert definicion is not None and "(logro, valid_to, valid_from)" in definicion
+        assert "INCLUDE (estado, municipio, departamento)" in definicion
+    assert "Index Only Scan using familia_logro_x0" in plan

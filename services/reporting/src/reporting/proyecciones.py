@@ -34,6 +34,8 @@ class Historia:
     columnas: tuple[tuple[str, str], ...]  # value columns (name, SQL type), in `filas` order
     filas: Filas
     municipio: str = "municipio"  # the column the generated `departamento` comes from
+    indices: tuple[str, ...] = ()
+    """More indexes (`(columns) [INCLUDE (...)]`), named `<tabla>_x<n>` in the order given."""
 
     @property
     def nombres(self) -> tuple[str, ...]:
@@ -157,6 +159,8 @@ LOGROS = Proyeccion(
             "logro",
             (("estado", TEXTO), ("municipio", TEXTO)),
             _tablero,
+            # one LB's statuses as of a cut, from the index alone: the per-LB indicators
+            indices=("(logro, valid_to, valid_from) INCLUDE (estado, municipio, departamento)",),
         ),
     ),
     puntos=(
@@ -390,6 +394,7 @@ def ddl(p: Proyeccion, s: str) -> list[str]:
             " PRIMARY KEY (clave, t, seq))",
             f"CREATE TABLE {s}.{h.tabla}_actual (clave text PRIMARY KEY, t timestamptz NOT NULL,"
             " estado jsonb NOT NULL)",
+            *indices_extra(h, s),
         ]
     for pt in p.puntos:
         columnas = ", ".join(
@@ -402,6 +407,15 @@ def ddl(p: Proyeccion, s: str) -> list[str]:
             *(f"CREATE INDEX ON {s}.{pt.tabla} ({i})" for i in pt.indices),
         ]
     return sentencias
+
+
+def indices_extra(h: Historia, s: str) -> list[str]:
+    """The history's extra indexes in schema `s` (idempotent: a migration adds them to the
+    generations that existed before them)."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {h.tabla}_x{n} ON {s}.{h.tabla} {definicion}"
+        for n, definicion in enumerate(h.indices)
+    ]
 
 
 PUNTERO_DDL = [
