@@ -172,10 +172,9 @@ class Hogares:
         apellido_madre: str,
     ) -> Persona:
         rng = self.rng
-        # born on any day but 1 January of the year that makes them `anios` at the cut date
-        nacimiento = date(self.corte.year - anios - 1, 1, 1) + timedelta(days=rng.randint(1, 364))
-        if nacimiento >= self.corte:
-            nacimiento = self.corte - timedelta(days=rng.randint(1, 300))
+        # any of the 364 days that make them exactly `anios` at the cut date
+        cumple = self.corte.replace(year=self.corte.year - anios, day=min(self.corte.day, 28))
+        nacimiento = cumple - timedelta(days=rng.randint(1, 364))
         anios = edad(nacimiento, self.corte)
         if migrante and anios >= 8:
             tipo = "PPT"
