@@ -62,7 +62,7 @@ def token_header(token: str) -> dict[str, str]:
 async def test_the_registries_import_with_exactly_the_planted_rows_rejected(
     app: FastAPI, servidor: str, tmp_path: Path
 ) -> None:
-    p = Parametros(familias=300, semilla=4, p_malas=0.06, p_duplicados=0.06, p_ambos_registros=0.4)
+    p = Parametros(familias=300, semilla=4, p_malas=0.1, p_duplicados=0.1, p_ambos_registros=0.4)
     manifiesto = generar(p, tmp_path / "poblacion")
     assert set(manifiesto["plantados"]) == PLANTADOS
     plantados: dict[str, dict[int, dict[str, Any]]] = {"sisben.csv": {}, "rupd.csv": {}}
