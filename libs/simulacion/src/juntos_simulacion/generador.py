@@ -130,7 +130,6 @@ class _Ruaf:
         self.directorio, self.filas = directorio, filas
         self.partes: list[dict[str, Any]] = []
         self.actual: _Csv | None = None
-        self.primera: dict[tuple[str, ...], int] = {}
 
     def sitio(self, filas: int) -> bool:
         """Make room for `filas` rows in one file (a new file if needed); False if none can."""
