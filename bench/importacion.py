@@ -1,7 +1,7 @@
 """Import of a SISBEN file (`enrollment.importacion.importar`) vs raw asyncpg COPY of its rows.
 
-N is the number of people (rows of the file); households have 1-8 people (mean 4.5), so 450,000
-people are about 100,000 households. The file is written once, untimed, streaming to disk
+N is the number of people (rows of the file); households have 1-12 people (mean about 4.35), so
+450,000 people are about 103,000 households. The file is written once, untimed, streaming to disk
 (bench/sisben.py, seeded), and both sides read it from disk. The project gets it as an async
 iterator of 64 KiB chunks (what the API hands over from an upload) and does a whole import:
 validate every row, stage the valid ones (COPY per 2,000 rows), then per batch of 200 households

@@ -1,7 +1,7 @@
 """The rules engine alone (`accompaniment.reglas.evaluar`) vs a raw loop over the same answers.
 
 N is the number of families; one evaluation computes the family's 45 LB. The families are
-drawn before timing (bench/familias.py, seeded): households of 1-8 members, their baseline,
+drawn before timing (bench/familias.py, seeded): juntos_simulacion's households, their baseline,
 displaced or not, some with a Plan Familiar or a delivered service, so that every LB takes
 different statuses. Both sides are pure CPU in this one process, with no I/O and no servers:
 the figures are per core.

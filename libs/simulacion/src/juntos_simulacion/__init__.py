@@ -1,0 +1,1 @@
+"""Synthetic population for scale runs and benchmarks (`juntos simulate ...`)."""

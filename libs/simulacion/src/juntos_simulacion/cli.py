@@ -1,0 +1,86 @@
+"""`juntos simulate generate`: a synthetic population on disk, with a progress bar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from juntos_cli.dev import friendly_errors
+from juntos_cli.infra.process import InfraError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from juntos_simulacion.generador import CORTE, Parametros, generar
+
+app = typer.Typer(help="Synthetic population for scale runs.", no_args_is_help=True)
+out = Console(highlight=False)
+
+Share = Annotated[float, typer.Option(min=0.0, max=1.0)]
+
+
+@app.command("generate")
+def generate(
+    families: Annotated[int, typer.Option("--families", "-n", min=1, help="families to draw")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for the files")],
+    seed: Annotated[int, typer.Option(help="same seed, same bytes")] = 1,
+    cut_date: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help=f"registries' cut date (ages) [default: {CORTE}]"),
+    ] = None,
+    bad_rows: Share = 0.005,
+    duplicates: Share = 0.005,
+    both_registries: Share = 0.2,
+    deliveries: Share = 0.08,
+    ruaf_rows_per_file: Annotated[int, typer.Option(min=1)] = 100_000,
+    overwrite: Annotated[bool, typer.Option(help="replace a population already in --out")] = False,
+) -> None:
+    """Write sisben.csv, rupd.csv, linea_base.ndjson, programas.ndjson, cupos.ndjson,
+    ruaf-NNNN.csv, plantados.ndjson and manifest.json into --out (see the package README)."""
+    with friendly_errors():
+        if (out_dir / "manifest.json").exists() and not overwrite:
+            raise InfraError(
+                f"{out_dir} already holds a population; pass --overwrite to replace it"
+            )
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InfraError(f"{out_dir} is not a directory")
+        corte = cut_date.date() if cut_date else CORTE
+        if corte > date.today():
+            raise InfraError("--cut-date is in the future: the importers refuse future dates")
+        try:
+            p = Parametros(
+                familias=families,
+                semilla=seed,
+                corte=corte,
+                p_ambos_registros=both_registries,
+                p_malas=bad_rows,
+                p_duplicados=duplicates,
+                p_entrega=deliveries,
+                filas_por_ruaf=ruaf_rows_per_file,
+            )
+        except ValueError as exc:
+            raise InfraError(str(exc)) from None
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=out,
+        ) as progress:
+            tarea = progress.add_task("families", total=families)
+            manifiesto = generar(p, out_dir, lambda n: progress.update(tarea, completed=n))
+    tabla = Table(title=f"population in {out_dir} (seed {seed})", title_justify="left")
+    tabla.add_column("file")
+    tabla.add_column("rows / items", justify="right")
+    for nombre, datos in manifiesto["archivos"].items():
+        filas = datos.get("filas", datos.get("esperado", {}).get("filas"))
+        cuantos = filas if filas is not None else datos.get("familias", datos.get("programas"))
+        tabla.add_row(nombre, f"{cuantos:,}")
+    out.print(tabla)
+    pob = manifiesto["poblacion"]
+    out.print(
+        f"{pob['familias']:,} families to enroll, {pob['personas']:,} people,"
+        f" {pob['desplazadas']:,} displaced; planted: {manifiesto['plantados']}"
+    )
