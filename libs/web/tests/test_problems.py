@@ -107,3 +107,32 @@ def test_openapi_declares_problem_responses(demo_app: FastAPI) -> None:
         assert PROBLEM_JSON in responses[status]["content"]
     assert schema["paths"]["/v1/info"]["get"]["security"] == [{"bearer": []}]
     assert "503" in schema["paths"]["/readyz"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "texto",
+    [rb"\ud800", rb"x\udfffy", rb"\ud83d", rb"\ude00\ud83d"],  # lone, low, high alone, reversed
+)
+async def test_400_for_an_unpaired_surrogate_before_any_route_code(
+    client: httpx.AsyncClient, demo_app: FastAPI, texto: bytes
+) -> None:
+    """Such a string passes pydantic and breaks later (asyncpg, logs) as a 500: not text."""
+    response = await client.post(
+        "/v1/visitas",
+        content=b'{"fecha": "2026-01-02", "municipio": "' + texto + b'"}',
+        headers={**bearer(demo_app, Role.COGESTOR, "05001"), "content-type": "application/json"},
+    )
+    body = assert_problem(response, 400)
+    assert body["type"] == "urn:juntos:problem:unpaired-surrogate"
+    assert "surrogate" in body["detail"]
+
+
+async def test_a_surrogate_pair_is_one_character_and_welcome(
+    client: httpx.AsyncClient, demo_app: FastAPI
+) -> None:
+    response = await client.post(
+        "/v1/visitas",
+        content=rb'{"fecha": "2026-01-02", "municipio": "05001", "nota": "\ud83d\ude00"}',
+        headers={**bearer(demo_app, Role.COGESTOR, "05001"), "content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text

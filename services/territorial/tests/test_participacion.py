@@ -162,3 +162,22 @@ async def test_a_complaint_keeps_its_text_private(client, app, database_url) -> 
     for payload, cabeceras in salida:
         crudo = bytes(payload).decode() + cabeceras
         assert "Pérez" not in crudo and "1098765432" not in crudo and "Texto" not in crudo
+
+
+async def test_a_complaint_with_an_unpaired_surrogate_is_refused_and_nothing_stored(
+    client, app, database_url
+) -> None:
+    """The guard runs in every service's app, before validation: one answer (400, this type)
+    whatever field the escape is in, including free `Any` values bound for JSONB, which
+    PostgreSQL refuses (pydantic alone rejects it only in `str` fields, with a 422)."""
+    yo = municipal(app, PASTO)
+    r = await client.post(
+        f"/v1/municipios/{PASTO}/veedurias",
+        content=rb'{"categoria": "ATENCION_DEL_COGESTOR", "texto": "sin respuesta \ud800",'
+        rb' "fecha": "2026-06-01"}',
+        headers={**yo, "content-type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "urn:juntos:problem:unpaired-surrogate"
+    listado = await client.get(f"/v1/municipios/{PASTO}/veedurias", headers=yo)
+    assert listado.status_code == 200 and listado.json()["items"] == []

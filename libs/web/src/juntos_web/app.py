@@ -32,6 +32,7 @@ from juntos_web import health
 from juntos_web.auth import ALL_ROLES, Principal, TokenVerifier, declared_roles, require
 from juntos_web.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_schemas
 from juntos_web.settings import ServiceSettings
+from juntos_web.surrogates import UnpairedSurrogateMiddleware
 from juntos_web.wiring import ASYNCAPI_PATH, EventWiring
 from juntos_web.wiring import install as install_wiring
 from juntos_web.wiring import running as wiring_running
@@ -100,6 +101,7 @@ def create_service_app(
         _request_metrics()
     ).instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
     install_problem_handlers(app)
+    app.add_middleware(UnpairedSurrogateMiddleware)
     FastAPIInstrumentor.instrument_app(app, excluded_urls=_UNTRACED)
     _document_problems(app)
 

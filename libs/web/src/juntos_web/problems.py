@@ -178,7 +178,9 @@ def problem_doc(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: problem_doc("The body could not be parsed (not UTF-8 or not JSON)"),
+    400: problem_doc(
+        "The body could not be parsed (not UTF-8, not JSON, or an unpaired UTF-16 surrogate)"
+    ),
     401: problem_doc("Missing, invalid or expired bearer token"),
     403: problem_doc("The caller's role or territory does not allow this"),
     422: problem_doc("The request is not valid; `errors` lists each invalid input"),
