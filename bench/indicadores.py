@@ -36,7 +36,7 @@ from bench.report import Phase, Result
 from bench.servers import Servers
 from bench.workload import progress
 
-VUELTAS = 200  # requests per report and side, after as many warm-up requests
+VUELTAS = 50  # rounds of the mix per side, after a tenth as many warm-up rounds
 LOTE = 5000
 
 

@@ -59,7 +59,10 @@ class Consulta:
         if self.municipio is not None:
             partes.append(f"AND {alias}{municipio} = :municipio")
         if self.departamento is not None:
-            partes.append(f"AND left({alias}{municipio}, 2) = :departamento")
+            # a range of codes, not left(...): the municipality indexes serve it
+            partes.append(
+                f"AND {alias}{municipio} BETWEEN :departamento || '000' AND :departamento || '999'"
+            )
         if self.nivel is not Nivel.NACION:
             partes.append(f"AND {self.territorio(alias)} = ANY(:territorios)")
         return " ".join(partes)
