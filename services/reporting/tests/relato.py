@@ -17,7 +17,20 @@ from juntos_catalogo import catalogo
 from juntos_events.envelope import Envelope, encode
 from juntos_events.events import DomainEvent, EventRegistry
 from offer import events as ofe
-from pydantic import BaseModel, ConfigDict
+from territorial import events as te
+from territorial.events import (
+    Accion,
+    Compromiso,
+    Condicion,
+    CondicionTerritorialActualizada,
+    EspacioParticipacionRealizado,
+    LineaBaseTerritorialLevantada,
+    PlanAccionMunicipalAprobado,
+    RendicionCuentasRealizada,
+    SeguimientoAccionRegistrado,
+    VeeduriaActualizada,
+    VeeduriaRecibida,
+)
 
 
 @dataclass(frozen=True)
@@ -292,108 +305,6 @@ def servicio_prestado(
     return Suceso(ofe.events, evento, f"servicio:{evento.servicio_id}", t)
 
 
-# territorial's contract, by name (its package is on another branch; reporting reads names only)
-terr = EventRegistry("territorial")
-
-
-class Condicion(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    cbt: str
-    dimension: str
-    estado: str
-    evidencia: str = "acta"
-    fecha: date
-    registrado_por: str = "usuario-1"
-
-
-class Accion(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    accion_id: str
-    cbt: str
-    dimension: str
-    descripcion: str = "acción"
-    entidad_responsable_id: str = "alcaldia"
-    presupuesto_cop: int = 1_000_000
-    fecha_inicio: date
-    fecha_fin: date
-    estado: str = "PENDIENTE"
-    avance: int = 0
-
-
-@terr.register("LineaBaseTerritorialLevantada")
-class LineaBaseTerritorialLevantada(DomainEvent):
-    municipio: str
-    levantamiento: int
-    fecha: date
-    condiciones: tuple[Condicion, ...]
-
-
-@terr.register("CondicionTerritorialActualizada")
-class CondicionTerritorialActualizada(DomainEvent):
-    municipio: str
-    levantamiento: int
-    condicion: Condicion
-    anterior: str
-
-
-@terr.register("PlanAccionMunicipalAprobado")
-class PlanAccionMunicipalAprobado(DomainEvent):
-    municipio: str
-    version_plan: int
-    basado_en: int | None = None
-    fecha_sesion_consejo: date
-    acta: str | None = None
-    acciones: tuple[Accion, ...]
-    presupuesto_total_cop: int
-
-
-@terr.register("SeguimientoAccionRegistrado")
-class SeguimientoAccionRegistrado(DomainEvent):
-    municipio: str
-    version_plan: int
-    accion_id: str
-    cbt: str
-    estado: str
-    avance: int
-    fecha: date
-
-
-@terr.register("RendicionCuentasRealizada")
-class RendicionCuentasRealizada(DomainEvent):
-    rendicion_id: str
-    municipio: str
-    fecha: date
-    nivel: str
-    asistentes: int
-    compromisos: tuple[dict, ...]
-
-
-@terr.register("EspacioParticipacionRealizado")
-class EspacioParticipacionRealizado(DomainEvent):
-    espacio_id: str
-    municipio: str
-    tipo: str
-    fecha: date
-    participantes: int
-
-
-@terr.register("VeeduriaRecibida")
-class VeeduriaRecibida(DomainEvent):
-    veeduria_id: str
-    municipio: str
-    categoria: str
-    fecha: date
-
-
-@terr.register("VeeduriaActualizada")
-class VeeduriaActualizada(DomainEvent):
-    veeduria_id: str
-    municipio: str
-    categoria: str
-    estado: str
-    fecha: date
-
-
 def _cbt_catalogo() -> dict[str, str]:
     return {c.codigo: c.dimension for c in catalogo().condiciones_basicas_territoriales}
 
@@ -404,22 +315,31 @@ def linea_base_territorial(municipio: str, t: datetime, no_cumple: tuple[str, ..
             cbt=cbt,
             dimension=dim,
             estado="NO_CUMPLE" if cbt in no_cumple else "CUMPLE",
+            evidencia="acta",
             fecha=t.date(),
+            registrado_por="usuario-1",
         )
         for cbt, dim in _cbt_catalogo().items()
     )
     evento = LineaBaseTerritorialLevantada(
         municipio=municipio, levantamiento=1, fecha=t.date(), condiciones=condiciones
     )
-    return Suceso(terr, evento, f"lbt:{municipio}", t)
+    return Suceso(te.events, evento, f"lbt:{municipio}", t)
 
 
 def condicion_actualizada(municipio: str, cbt: str, estado: str, t: datetime) -> Suceso:
-    condicion = Condicion(cbt=cbt, dimension=_cbt_catalogo()[cbt], estado=estado, fecha=t.date())
+    condicion = Condicion(
+        cbt=cbt,
+        dimension=_cbt_catalogo()[cbt],
+        estado=estado,
+        evidencia="acta",
+        fecha=t.date(),
+        registrado_por="usuario-1",
+    )
     evento = CondicionTerritorialActualizada(
         municipio=municipio, levantamiento=1, condicion=condicion, anterior="NO_CUMPLE"
     )
-    return Suceso(terr, evento, f"lbt:{municipio}", t)
+    return Suceso(te.events, evento, f"lbt:{municipio}", t)
 
 
 def plan_aprobado(municipio: str, cbts: tuple[str, ...], t: datetime) -> Suceso:
@@ -428,6 +348,9 @@ def plan_aprobado(municipio: str, cbts: tuple[str, ...], t: datetime) -> Suceso:
             accion_id=f"acc-{cbt}",
             cbt=cbt,
             dimension=_cbt_catalogo()[cbt],
+            descripcion="acción",
+            entidad_responsable_id="alcaldia",
+            presupuesto_cop=1_000_000,
             fecha_inicio=t.date(),
             fecha_fin=t.date() + timedelta(days=180),
         )
@@ -440,7 +363,7 @@ def plan_aprobado(municipio: str, cbts: tuple[str, ...], t: datetime) -> Suceso:
         acciones=acciones,
         presupuesto_total_cop=len(acciones) * 1_000_000,
     )
-    return Suceso(terr, evento, f"plan:{municipio}", t)
+    return Suceso(te.events, evento, f"plan:{municipio}", t)
 
 
 def seguimiento_accion(municipio: str, cbt: str, estado: str, avance: int, t: datetime) -> Suceso:
@@ -453,7 +376,7 @@ def seguimiento_accion(municipio: str, cbt: str, estado: str, avance: int, t: da
         avance=avance,
         fecha=t.date(),
     )
-    return Suceso(terr, evento, f"plan:{municipio}", t)
+    return Suceso(te.events, evento, f"plan:{municipio}", t)
 
 
 def rendicion(municipio: str, asistentes: int, t: datetime) -> Suceso:
@@ -464,9 +387,16 @@ def rendicion(municipio: str, asistentes: int, t: datetime) -> Suceso:
         fecha=t.date(),
         nivel="MUNICIPAL",
         asistentes=asistentes,
-        compromisos=({"compromiso_id": "c1"},),
+        compromisos=(
+            Compromiso(
+                compromiso_id="c1",
+                descripcion="brigada",
+                responsable_id="alcaldia",
+                fecha_limite=t.date() + timedelta(days=90),
+            ),
+        ),
     )
-    return Suceso(terr, evento, f"rendicion:{rid}", t)
+    return Suceso(te.events, evento, f"rendicion:{rid}", t)
 
 
 def espacio(municipio: str, participantes: int, t: datetime) -> Suceso:
@@ -478,23 +408,23 @@ def espacio(municipio: str, participantes: int, t: datetime) -> Suceso:
         fecha=t.date(),
         participantes=participantes,
     )
-    return Suceso(terr, evento, f"espacio:{eid}", t)
+    return Suceso(te.events, evento, f"espacio:{eid}", t)
 
 
 def veeduria(vid: str, municipio: str, t: datetime, estado: str | None = None) -> Suceso:
     if estado is None:
         evento: DomainEvent = VeeduriaRecibida(
-            veeduria_id=vid, municipio=municipio, categoria="TRANSPARENCIA", fecha=t.date()
+            veeduria_id=vid, municipio=municipio, categoria="ACCESO_A_OFERTA", fecha=t.date()
         )
     else:
         evento = VeeduriaActualizada(
             veeduria_id=vid,
             municipio=municipio,
-            categoria="TRANSPARENCIA",
+            categoria="ACCESO_A_OFERTA",
             estado=estado,
             fecha=t.date(),
         )
-    return Suceso(terr, evento, f"veeduria:{vid}", t)
+    return Suceso(te.events, evento, f"veeduria:{vid}", t)
 
 
 def desconocido(fid: str, t: datetime) -> Suceso:

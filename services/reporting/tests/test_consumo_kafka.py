@@ -4,12 +4,9 @@ and a type reporting does not know is skipped with a log line."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import date
 
-import pytest
 from aiokafka import AIOKafkaProducer
-from juntos_events.topics import ensure_topics
 from juntos_web.testing import service_client
 from reporting import consumers
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,15 +16,6 @@ from .conftest import filas
 from .kafka import desde_ahora, hasta_que
 
 MPIO = "94001"
-
-
-@pytest.fixture
-async def productor(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 class _Registro(logging.Handler):

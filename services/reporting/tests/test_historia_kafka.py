@@ -5,11 +5,8 @@ indicators show the expected numbers (redelivered events counted once, time trav
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka import AIOKafkaProducer
-from juntos_events.topics import ensure_topics
 from juntos_web import Role
 from juntos_web.testing import bearer, service_client
 
@@ -31,15 +28,6 @@ ESPERADO_MITU_D4 = {
     "con_linea_base": 2,
     "con_plan": 1,
 }
-
-
-@pytest.fixture
-async def productor(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def test_the_story_through_kafka(

@@ -8,13 +8,11 @@ import asyncio
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from juntos_events.topics import ensure_topics
 from juntos_web import Role
 from juntos_web.testing import bearer, service_client
 from reporting import reconstruccion
@@ -27,15 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from . import relato as r
 from .kafka import app_con_backbone, hasta_que, particiones
 from .relato import D4
-
-
-@pytest.fixture
-async def productor(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def al_dia(bootstrap: str, grupo: str) -> bool:
