@@ -67,18 +67,13 @@ def test_reporting_counts_are_compared_per_municipality_and_column() -> None:
 
 
 def test_imports_dead_letters_and_graduations() -> None:
-    manifiesto = {
-        "poblacion": {"familias": 10},
-        "archivos": {
-            "sisben.csv": {"esperado": {"filas_rechazadas": 3}},
-            "ruaf-0001.csv": {"esperado": {"filas": 9, "registradas": 6, "ya_registradas": 1}},
-        },
-    }
-    assert importaciones_esperadas(manifiesto, 10, {"sisben.csv": 3, "ruaf-0001.csv": 2}).ok
-    assert not importaciones_esperadas(manifiesto, 10, {"sisben.csv": 2}).ok
-    assert not importaciones_esperadas(manifiesto, 9, {"sisben.csv": 3}).ok
+    plantadas = {"sisben.csv": 3, "ruaf-0001.csv": 2}
+    assert importaciones_esperadas(10, 10, plantadas, {"sisben.csv": 3, "ruaf-0001.csv": 2}).ok
+    assert not importaciones_esperadas(10, 10, plantadas, {"sisben.csv": 2}).ok
+    assert not importaciones_esperadas(10, 10, plantadas, {"rupd.csv": 1}).ok
+    assert not importaciones_esperadas(10, 9, plantadas, {"sisben.csv": 3}).ok
     assert sin_cartas_muertas([]).ok and not sin_cartas_muertas(["t.dlq:0:1"]).ok
-    assert graduadas({"a"}, {"a"}).ok
+    assert graduadas({"a"}, {"a"}).ok and graduadas({"a"}, {"a", "b"}).ok
     assert not graduadas({"a", "b"}, {"a"}).ok and not graduadas(set(), set()).ok
 
 
