@@ -25,10 +25,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from juntos_cli.infra.home import JuntosHome
-from juntos_cli.infra.process import free_port, port_open
-from juntos_cli.stack import Ports, Stack
-from juntos_testing.serving import juntos
+from juntos_cli.stack import Stack
+from juntos_testing.serving import dev_stack, juntos
 
 REPO = Path(__file__).parents[1]
 SAMPLE = REPO / "services/enrollment/samples/sisben-muestra.csv"
@@ -49,35 +47,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(tmp_path: Path) -> Iterator[Stack]:
     """`juntos dev up` in a home of its own, on free ports; `juntos dev down` afterwards."""
-    home = tmp_path / "juntos-home"
-    monkeypatch.setenv("JUNTOS_HOME", str(home))
-    ports = Ports(
-        postgres=free_port(),
-        kafka=free_port(),
-        kafka_controller=free_port(),
-        zipkin=free_port(),
-        services=_free_run(5),
-    )
-    try:
-        up = juntos(
-            "dev",
-            "up",
-            *("--pg-port", str(ports.postgres)),
-            *("--kafka-port", str(ports.kafka)),
-            *("--kafka-controller-port", str(ports.kafka_controller)),
-            *("--zipkin-port", str(ports.zipkin)),
-            *("--service-port", str(ports.services)),
-            timeout=300,
-        )
-        assert up.returncode == 0, up.stdout + up.stderr
-        print(up.stdout)
-        yield Stack(JuntosHome(home), REPO, ports)
-    finally:
-        down = juntos("dev", "down")
-        if down.returncode != 0 and home.exists():  # never leave servers behind
-            Stack(JuntosHome(home), REPO, ports).down(say=lambda _: None)
+    with dev_stack(tmp_path / "juntos-home") as s:
+        yield s
 
 
 def test_a_vinculacion_is_one_trace_across_services_in_the_viewer(stack: Stack) -> None:
@@ -301,15 +274,6 @@ def _token(role: str, scope: str | None = None, sub: str | None = None) -> str:
     result = juntos(*args)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def _free_run(n: int) -> int:
-    """The first of `n` consecutive free ports (the services take consecutive ports)."""
-    for _ in range(50):
-        first = free_port()
-        if first + n < 65536 and not any(port_open(first + i) for i in range(n)):
-            return first
-    raise RuntimeError(f"no {n} consecutive free ports")
 
 
 def _eventually(check: Callable[[], T | None], what: str, seconds: float = 60) -> T:

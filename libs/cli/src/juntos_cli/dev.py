@@ -102,6 +102,11 @@ def _say(message: str) -> None:
     out.print(message, soft_wrap=True)
 
 
+def current_stack() -> Stack:
+    """The stack of this home (`$JUNTOS_HOME` or `<repo>/.juntos`) on the ports of its last `up`."""
+    return _stack()[0]
+
+
 def _stack(ports: Callable[[Ports], Ports] = lambda p: p) -> tuple[Stack, Ports | None]:
     repo = repo_root()
     home = JuntosHome.default(repo)

@@ -84,3 +84,89 @@ def generate(
         f"{pob['familias']:,} families to enroll, {pob['personas']:,} people,"
         f" {pob['desplazadas']:,} displaced; planted: {manifiesto['plantados']}"
     )
+
+
+@app.command("run")
+def run(
+    families: Annotated[
+        int | None, typer.Option("--families", "-n", min=1, help="families (if --dir is new)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="population's seed (if generated)")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="requests at once")] = 8,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--dir", help="a generated population; generated here if it has none"),
+    ] = None,
+    graduate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of families that reach every LB")
+    ] = 0.2,
+    wait: Annotated[
+        float, typer.Option(min=1.0, help="seconds to wait for the consumers after each stage")
+    ] = 600.0,
+) -> None:
+    """Drive the running stack (`juntos dev up`, same JUNTOS_HOME) through every stage, wait for
+    the consumers, check the invariants; exit code 1 if one fails. Report: <dir>/informe-run.json.
+    """
+    import asyncio
+
+    from juntos_simulacion.ejecucion import INFORME, Opciones, ejecutar
+    from juntos_simulacion.pila import Pila
+
+    with friendly_errors():
+        destino = run_dir or Path(".juntos") / f"sim-{families}-{seed}"
+        if not (destino / "manifest.json").exists():
+            if families is None:
+                raise InfraError(f"{destino} holds no population: pass --families to generate one")
+            generate(families=families, out_dir=destino, seed=seed)
+        pila = Pila.actual()
+        tabla = _tabla_etapas()
+        out.print(f"driving the stack in {pila.stack.home.root} with the population in {destino}")
+        informe = asyncio.run(
+            ejecutar(
+                destino,
+                pila,
+                Opciones(concurrency, seed, graduate, wait),
+                lambda m: _fila(tabla, m.resumen()),
+            )
+        )
+    Console(highlight=False, width=max(out.width, 150)).print(tabla)
+    for inv in informe["invariantes"]:
+        marca = "[green]PASS[/green]" if inv["ok"] else "[red]FAIL[/red]"
+        out.print(f"{marca} {inv['invariante']}: {inv['cifras']}", soft_wrap=True)
+    out.print(
+        f"{informe['familias']:,} families in {informe['segundos_total']:.1f} s;"
+        f" report {destino / INFORME}"
+    )
+    if not informe["ok"]:
+        raise typer.Exit(1)
+
+
+def _tabla_etapas() -> Table:
+    tabla = Table(title="simulate run", title_justify="left")
+    for col in ("stage", "interface", "items", "s", "items/s", "events/s", "p50 ms", "p99 ms"):
+        tabla.add_column(col, justify="left" if col in ("stage", "interface") else "right")
+    tabla.add_column("lag at end", justify="right")
+    tabla.add_column("refused", justify="right")
+    return tabla
+
+
+def _fila(tabla: Table, r: dict) -> None:
+    def n(x: float | None) -> str:
+        return "-" if x is None else f"{x:,.1f}"
+
+    tabla.add_row(
+        r["etapa"],
+        r["interfaz"],
+        f"{r['items']:,}",
+        f"{r['segundos']:.1f}",
+        n(r["items_por_segundo"]),
+        n(r["eventos_por_segundo"]),
+        n(r["p50_ms"]),
+        n(r["p99_ms"]),
+        f"{r['rezago_consumidores']} + {r['outbox_pendiente']} outbox",
+        str(r["respuestas"].get("error", 0)),
+    )
+    out.print(
+        f"{r['etapa']}: {r['items']:,} items in {r['segundos']:.1f} s,"
+        f" p99 {n(r['p99_ms'])} ms, lag {r['rezago_consumidores']}"
+    )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from juntos_cli.infra.process import free_port
+from juntos_cli.infra.home import JuntosHome, repo_root
+from juntos_cli.infra.process import free_port, port_open
+from juntos_cli.stack import Ports, Stack
 
 
 def serve(app: FastAPI) -> Iterator[str]:
@@ -43,3 +48,50 @@ def juntos(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+@contextmanager
+def dev_stack(home: Path, *, zipkin: bool = True, timeout: float = 300) -> Iterator[Stack]:
+    """`juntos dev up` in `home` on free ports (JUNTOS_HOME set meanwhile, for the CLI and its
+    subprocesses); `juntos dev down` afterwards, and never servers left behind."""
+    ports = Ports(
+        postgres=free_port(),
+        kafka=free_port(),
+        kafka_controller=free_port(),
+        zipkin=free_port(),
+        services=free_run(5),
+    )
+    before = os.environ.get("JUNTOS_HOME")
+    os.environ["JUNTOS_HOME"] = str(home)
+    try:
+        up = juntos(
+            "dev",
+            "up",
+            *("--pg-port", str(ports.postgres)),
+            *("--kafka-port", str(ports.kafka)),
+            *("--kafka-controller-port", str(ports.kafka_controller)),
+            *("--zipkin-port", str(ports.zipkin)),
+            *("--service-port", str(ports.services)),
+            *(() if zipkin else ("--no-zipkin",)),
+            timeout=timeout,
+        )
+        assert up.returncode == 0, up.stdout + up.stderr
+        print(up.stdout)
+        yield Stack(JuntosHome(home), repo_root(), ports)
+    finally:
+        down = juntos("dev", "down")
+        if down.returncode != 0 and home.exists():  # never leave servers behind
+            Stack(JuntosHome(home), repo_root(), ports).down(say=lambda _: None)
+        if before is None:
+            os.environ.pop("JUNTOS_HOME", None)
+        else:
+            os.environ["JUNTOS_HOME"] = before
+
+
+def free_run(n: int) -> int:
+    """The first of `n` consecutive free ports (the services take consecutive ports)."""
+    for _ in range(50):
+        first = free_port()
+        if first + n < 65536 and not any(port_open(first + i) for i in range(n)):
+            return first
+    raise RuntimeError(f"no {n} consecutive free ports")

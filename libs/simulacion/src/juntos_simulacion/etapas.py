@@ -1,0 +1,467 @@
+"""The stages of `simulate run`, in the program's order, each through a public interface.
+
+Every stage reads what earlier ones learnt (`Contexto.familias`) and sets `medida.items`; the
+runner (`ejecucion.py`) times it, counts events, and waits for the consumers between stages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from accompaniment.ejemplos import hogar_completo, integrante_completo
+
+from juntos_simulacion.cliente import Cliente, Rechazo, en_paralelo
+from juntos_simulacion.medidas import Medida
+from juntos_simulacion.pila import Pila, token
+
+CAPACIDAD = 200  # families per cogestor: enrollment's default capacity
+LOTE_SYNC = 200  # items per offline batch: accompaniment's limit
+PAGINA = 500  # enrollment's largest page
+
+
+@dataclass
+class Familia:
+    familia_id: str
+    municipio: str
+    jefe: str
+    integrantes: dict[str, str]  # numero_documento -> integrante_id
+    linea: int | None = None  # byte offset of its line in linea_base.ndjson
+    cogestor: str = ""
+    fecha_lb: date | None = None
+    version: int | None = None  # the case's version after its plan
+
+
+@dataclass
+class Contexto:
+    pila: Pila
+    cliente: Cliente
+    dir: Path
+    manifiesto: dict[str, Any]
+    concurrencia: int
+    semilla: int
+    a_graduar: float
+    familias: dict[str, Familia] = field(default_factory=dict)
+    cogestores: dict[str, set[str]] = field(default_factory=dict)  # id -> municipalities
+    importaciones: dict[str, int] = field(default_factory=dict)  # file -> rejected rows
+    graduandas: set[str] = field(default_factory=set)
+
+    @property
+    def corte(self) -> date:
+        return date.fromisoformat(self.manifiesto["parametros"]["corte"])
+
+    def url(self, servicio: str, ruta: str) -> str:
+        return self.pila.url(servicio) + ruta
+
+    def gradua(self, familia_id: str) -> bool:
+        """Whether this family is one of the share that reaches every LB (same seed, same)."""
+        h = hashlib.sha256(f"{self.semilla}:{familia_id}".encode()).digest()
+        return int.from_bytes(h[:4]) / 2**32 < self.a_graduar
+
+
+NACIONAL = ("NACIONAL", None, "simulacion")
+
+
+def cogestor(ctx: Contexto, f: Familia) -> str:
+    return token("COGESTOR", f.municipio, f.cogestor)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+async def importacion(ctx: Contexto, m: Medida) -> None:
+    """SISBEN then RUPD with `juntos enrollment import` (the operators' CLI, a subprocess)."""
+    archivos = ctx.manifiesto["importar_en_orden"]
+    for nombre in archivos:
+        registro = "sisben" if nombre.startswith("sisben") else "rupd"
+        rechazos = ctx.dir / f"rechazos-{registro}.csv"
+        rechazos.unlink(missing_ok=True)
+        await _cli(
+            m,
+            "enrollment",
+            "import",
+            registro,
+            str(ctx.dir / nombre),
+            *("--url", ctx.pila.url("enrollment")),
+            *("--rechazos", str(rechazos)),
+        )
+        ctx.importaciones[nombre] = _filas_csv(rechazos)
+        m.items += ctx.manifiesto["archivos"][nombre]["esperado"]["filas"]
+
+
+async def _cli(m: Medida, *args: str) -> None:
+    inicio = asyncio.get_running_loop().time()
+    proceso = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "juntos_cli.main",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    salida, errores = await proceso.communicate()
+    m.anotar(asyncio.get_running_loop().time() - inicio, proceso.returncode or 0)
+    if proceso.returncode != 0:
+        m.error(f"juntos {' '.join(args[:3])}: {errores.decode()[-400:] or salida.decode()[-400:]}")
+
+
+def _filas_csv(ruta: Path) -> int:
+    """Data rows of a CSV the CLI wrote (0 if it wrote none)."""
+    if not ruta.is_file():
+        return 0
+    with ruta.open() as f:
+        return max(0, sum(1 for _ in f) - 1)
+
+
+# --- vinculación and cogestores ------------------------------------------------------------
+
+
+async def vinculacion(ctx: Contexto, m: Medida) -> None:
+    """Find every family (enrollment's list, then its detail for the members' ids), plan its
+    cogestor, and sign its acuerdo as that cogestor (`POST /v1/familias/{id}/vinculacion`)."""
+    lineas = _indice_lineas(ctx.dir / "linea_base.ndjson")
+    ids = [f["familia_id"] async for f in listar_familias(ctx)]
+
+    async def detalle(fid: str) -> None:
+        r = await ctx.cliente.pedir(
+            "GET", ctx.url("enrollment", f"/v1/familias/{fid}"), token(*NACIONAL)
+        )
+        d = r.json()
+        documentos = {i["datos"]["numero_documento"]: i["integrante_id"] for i in d["integrantes"]}
+        jefe = next(i for i in d["integrantes"] if i["parentesco"] == "JEFE")
+        ctx.familias[fid] = Familia(
+            fid,
+            d["municipio"],
+            jefe["integrante_id"],
+            documentos,
+            lineas.get(jefe["datos"]["numero_documento"]),
+        )
+
+    await en_paralelo(ids, detalle, ctx.concurrencia)
+    planear_cogestores(ctx)
+
+    async def vincular(f: Familia) -> None:
+        await ctx.cliente.pedir(
+            "POST",
+            ctx.url("enrollment", f"/v1/familias/{f.familia_id}/vinculacion"),
+            cogestor(ctx, f),
+            json={
+                "fecha": ctx.corte.isoformat(),
+                "firmante_id": f.jefe,
+                "lugar_municipio": f.municipio,
+            },
+            headers={"Idempotency-Key": f"vinculacion-{f.familia_id}"},
+        )
+        m.items += 1
+
+    await en_paralelo(list(ctx.familias.values()), vincular, ctx.concurrencia)
+
+
+async def listar_familias(ctx: Contexto, estado: str | None = None) -> Any:
+    """Every family enrollment holds (national scope), page by page."""
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limite": PAGINA}
+        if cursor:
+            params["cursor"] = cursor
+        if estado:
+            params["estado"] = estado
+        r = await ctx.cliente.pedir(
+            "GET", ctx.url("enrollment", "/v1/familias"), token(*NACIONAL), params=params
+        )
+        pagina = r.json()
+        for f in pagina["items"]:
+            yield f
+        cursor = pagina["siguiente"]
+        if not cursor:
+            return
+
+
+def _indice_lineas(ruta: Path) -> dict[str, int]:
+    """Head's document -> byte offset of the family's baseline line (read once, streaming)."""
+    indice = {}
+    with ruta.open("rb") as f:
+        while True:
+            inicio = f.tell()
+            linea = f.readline()
+            if not linea:
+                return indice
+            indice[json.loads(linea)["documento"]["numero_documento"]] = inicio
+
+
+def planear_cogestores(ctx: Contexto) -> None:
+    """Cogestores per department, `CAPACIDAD` families each (the seed's ratio, Tabla 3); each
+    serves the municipalities its families live in."""
+    por_dpto: dict[str, list[Familia]] = defaultdict(list)
+    for f in sorted(ctx.familias.values(), key=lambda f: (f.municipio, f.familia_id)):
+        por_dpto[f.municipio[:2]].append(f)
+    for dpto, familias in por_dpto.items():
+        for i, f in enumerate(familias):
+            f.cogestor = f"cgs-{dpto}-{i // CAPACIDAD + 1:04d}"
+            ctx.cogestores.setdefault(f.cogestor, set()).add(f.municipio)
+
+
+async def cogestores(ctx: Contexto, m: Medida) -> None:
+    """Register each cogestor (`PUT /v1/cogestores/{id}`) and assign it its families
+    (`PUT /v1/familias/{id}/cogestor`)."""
+
+    async def registrar(item: tuple[str, set[str]]) -> None:
+        cid, municipios = item
+        await ctx.cliente.pedir(
+            "PUT",
+            ctx.url("enrollment", f"/v1/cogestores/{cid}"),
+            token(*NACIONAL),
+            json={
+                "operador": "operador-simulacion",
+                "microrregion": f"mr-{cid}",
+                "municipios": sorted(municipios),
+                "capacidad": CAPACIDAD,
+            },
+        )
+
+    await en_paralelo(list(ctx.cogestores.items()), registrar, ctx.concurrencia)
+
+    async def asignar(f: Familia) -> None:
+        await ctx.cliente.pedir(
+            "PUT",
+            ctx.url("enrollment", f"/v1/familias/{f.familia_id}/cogestor"),
+            token(*NACIONAL),
+            json={"cogestor_id": f.cogestor},
+        )
+        m.items += 1
+
+    await en_paralelo(list(ctx.familias.values()), asignar, ctx.concurrencia)
+
+
+# --- accompaniment: baseline and plan -------------------------------------------------------
+
+
+async def linea_base(ctx: Contexto, m: Medida) -> None:
+    """The baseline visit (`POST /v1/casos/{id}/linea-base`), answers keyed by integrante_id."""
+    ruta = ctx.dir / "linea_base.ndjson"
+
+    async def levantar(f: Familia) -> None:
+        if f.linea is None:
+            m.error(f"family {f.familia_id}: no baseline line for its head")
+            return
+        entrada = _leer_linea(ruta, f.linea)["entrada"]
+        respuestas = entrada["linea_base"]["integrantes"]
+        entrada["linea_base"]["integrantes"] = {
+            f.integrantes[doc]: r for doc, r in respuestas.items() if doc in f.integrantes
+        }
+        f.fecha_lb = date.fromisoformat(entrada["fecha"])
+        await ctx.cliente.pedir(
+            "POST",
+            ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/linea-base"),
+            cogestor(ctx, f),
+            json=entrada,
+        )
+        m.items += 1
+
+    await en_paralelo(list(ctx.familias.values()), levantar, ctx.concurrencia)
+
+
+def _leer_linea(ruta: Path, offset: int) -> dict[str, Any]:
+    with ruta.open("rb") as f:
+        f.seek(offset)
+        return json.loads(f.readline())
+
+
+async def plan(ctx: Contexto, m: Medida) -> None:
+    """The Plan Familiar (`PUT /v1/casos/{id}/plan`): the first five pending LB of the board
+    (`GET /v1/casos/{id}/logros`) as priorities, in board order."""
+
+    async def construir(f: Familia) -> None:
+        if f.fecha_lb is None:
+            return
+        tablero = await ctx.cliente.pedir(
+            "GET", ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/logros"), cogestor(ctx, f)
+        )
+        pendientes = [x["logro"] for x in tablero.json()["logros"] if x["estado"] == "POR_ALCANZAR"]
+        meta = (f.fecha_lb + timedelta(days=365)).isoformat()
+        r = await ctx.cliente.pedir(
+            "PUT",
+            ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/plan"),
+            cogestor(ctx, f),
+            json={
+                "fecha": f.fecha_lb.isoformat(),
+                "prioridades": [
+                    {"logro": lb, "fecha_meta": meta, "acciones": ["acompanamiento del cogestor"]}
+                    for lb in pendientes[:5]
+                ],
+            },
+        )
+        f.version = r.json()["version"]
+        m.items += 1
+
+    await en_paralelo(list(ctx.familias.values()), construir, ctx.concurrencia)
+
+
+# --- offer -----------------------------------------------------------------------------------
+
+
+async def oferta(ctx: Contexto, m: Medida) -> None:
+    """Programs (`POST /v1/programas`) then their slots (`PUT .../cupos/{municipio}/{periodo}`)."""
+
+    async def programa(cuerpo: dict[str, Any]) -> None:
+        await ctx.cliente.pedir(
+            "POST", ctx.url("offer", "/v1/programas"), token(*NACIONAL), json=cuerpo
+        )
+        m.items += 1
+
+    await en_paralelo(_ndjson(ctx.dir / "programas.ndjson"), programa, ctx.concurrencia)
+
+    async def cupos(c: dict[str, Any]) -> None:
+        await ctx.cliente.pedir(
+            "PUT",
+            ctx.url(
+                "offer", f"/v1/programas/{c['programa_id']}/cupos/{c['municipio']}/{c['periodo']}"
+            ),
+            token(*NACIONAL),
+            json=c["entrada"],
+        )
+        m.items += 1
+
+    await en_paralelo(_ndjson(ctx.dir / "cupos.ndjson"), cupos, ctx.concurrencia)
+
+
+def _ndjson(ruta: Path) -> Iterator[dict[str, Any]]:
+    with ruta.open() as f:
+        for linea in f:
+            yield json.loads(linea)
+
+
+async def asignaciones(ctx: Contexto, m: Medida) -> None:
+    """Every program's free slots filled by priority (`POST .../asignacion-masiva`)."""
+
+    async def asignar(c: dict[str, Any]) -> None:
+        r = await ctx.cliente.pedir(
+            "POST",
+            ctx.url(
+                "offer",
+                f"/v1/programas/{c['programa_id']}/cupos/{c['municipio']}/{c['periodo']}/asignacion-masiva",
+            ),
+            token(*NACIONAL),
+            json={},
+        )
+        m.items += len(r.json()["asignaciones"])
+
+    await en_paralelo(_ndjson(ctx.dir / "cupos.ndjson"), asignar, ctx.concurrencia)
+
+
+async def entregas(ctx: Contexto, m: Medida) -> None:
+    """RUAF deliveries with `juntos offer import ruaf` (each becomes a ServicioPrestado)."""
+    for nombre in ctx.manifiesto["ruaf"]:
+        rechazos = ctx.dir / f"rechazos-{Path(nombre).stem}.csv"
+        rechazos.unlink(missing_ok=True)
+        await _cli(
+            m,
+            "offer",
+            "import",
+            "ruaf",
+            str(ctx.dir / nombre),
+            *("--url", ctx.pila.url("offer")),
+            *("--rechazos", str(rechazos)),
+        )
+        ctx.importaciones[nombre] = _filas_csv(rechazos)
+        m.items += ctx.manifiesto["archivos"][nombre]["esperado"]["filas"]
+
+
+# --- follow-ups and graduation through the offline sync -------------------------------------
+
+
+async def seguimientos(ctx: Contexto, m: Medida) -> None:
+    """A follow-up visit 60 days after the baseline, uploaded offline (`POST /v1/sync`): the
+    household's conditions improved (every household question met), so household LB that were
+    pending are reached (LogroAlcanzado). Families about to graduate are left for the next stage."""
+    familias = [f for f in ctx.familias.values() if f.version and not ctx.gradua(f.familia_id)]
+    hogar = hogar_completo().model_dump(mode="json")
+    await _sincronizar(ctx, m, familias, lambda f: {"hogar": hogar})
+
+
+async def graduaciones(ctx: Contexto, m: Medida) -> None:
+    """For a share of families (`--graduate`), a follow-up where every LB is met: accompaniment
+    announces TodosLosLogrosAlcanzados and enrollment graduates the family (PROMOVIDA)."""
+    familias = [f for f in ctx.familias.values() if f.version and ctx.gradua(f.familia_id)]
+    hogar = hogar_completo().model_dump(mode="json")
+    miembro = integrante_completo().model_dump(mode="json")
+
+    def cambios(f: Familia) -> dict[str, Any]:
+        return {"hogar": hogar, "integrantes": {i: miembro for i in f.integrantes.values()}}
+
+    aplicadas = await _sincronizar(ctx, m, familias, cambios)
+    ctx.graduandas |= aplicadas
+
+
+async def _sincronizar(ctx: Contexto, m: Medida, familias: list[Familia], cambios: Any) -> set[str]:
+    """Each cogestor's visits in batches of LOTE_SYNC; returns the families whose item applied."""
+    por_cogestor: dict[str, list[Familia]] = defaultdict(list)
+    for f in familias:
+        por_cogestor[f.cogestor].append(f)
+    lotes = [
+        fs[i : i + LOTE_SYNC] for fs in por_cogestor.values() for i in range(0, len(fs), LOTE_SYNC)
+    ]
+    aplicadas: set[str] = set()
+
+    async def subir(lote: list[Familia]) -> None:
+        items = [
+            {
+                "id": _uuid(ctx, "seguimiento", f.familia_id, m.etapa),
+                "familia_id": f.familia_id,
+                "version_vista": f.version,
+                "tipo": "SEGUIMIENTO",
+                "fecha": (f.fecha_lb + timedelta(days=60)).isoformat(),  # type: ignore[operator]
+                "duracion_minutos": 45,
+                "cambios": cambios(f),
+            }
+            for f in lote
+        ]
+        r = await ctx.cliente.pedir(
+            "POST",
+            ctx.url("accompaniment", "/v1/sync"),
+            cogestor(ctx, lote[0]),
+            json={"items": items},
+        )
+        for f, resultado in zip(lote, r.json()["resultados"], strict=True):
+            if resultado["estado"] in ("APLICADO", "DUPLICADO"):
+                aplicadas.add(f.familia_id)
+                m.items += 1
+            else:
+                m.error(f"sync {resultado['estado']}: {resultado['detalle']}")
+
+    await en_paralelo(lotes, subir, max(1, min(ctx.concurrencia, len(lotes))))
+    return aplicadas
+
+
+def _uuid(ctx: Contexto, *partes: str) -> str:
+    """A client-generated id that is the same on a re-run with the same seed (resends are safe)."""
+    import uuid
+
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"juntos-simulacion:{ctx.semilla}:" + ":".join(partes))
+    )
+
+
+ETAPAS = (
+    ("importacion", "CLI juntos enrollment import", importacion),
+    ("vinculacion", "enrollment REST", vinculacion),
+    ("cogestores", "enrollment REST", cogestores),
+    ("linea_base", "accompaniment REST", linea_base),
+    ("plan", "accompaniment REST", plan),
+    ("oferta", "offer REST", oferta),
+    ("asignaciones", "offer REST (asignacion-masiva)", asignaciones),
+    ("entregas", "CLI juntos offer import ruaf", entregas),
+    ("seguimientos", "accompaniment POST /v1/sync", seguimientos),
+    ("graduaciones", "accompaniment POST /v1/sync", graduaciones),
+)
+
+__all__ = ["ETAPAS", "Contexto", "Familia", "Rechazo", "listar_familias"]
