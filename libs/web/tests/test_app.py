@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from juntos_web import PROBLEM_JSON, LifespanHook, Role, create_service_app
@@ -128,3 +129,32 @@ async def test_lifespan_runs_hooks_in_order_around_the_engine() -> None:
         "stop consumers",
         "stop relay",
     ]
+
+
+async def test_a_backend_the_server_closed_is_replaced_without_a_failed_request(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A restart or pg_terminate_backend closes pooled connections; the next request must not
+    be the one that finds out (the checkout hook replaces them, with no ping round trips)."""
+    app = create_service_app(
+        settings_for_tests(
+            "demo",
+            database_url=database_url,
+            kafka_bootstrap=kafka_bootstrap,
+            readiness_timeout_seconds=10,
+        )
+    )
+    async with service_client(app) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        otro = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+        try:
+            cerradas = await otro.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await otro.close()
+        assert cerradas >= 1
+        await asyncio.sleep(0.2)
+        response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
