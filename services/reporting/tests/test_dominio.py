@@ -88,6 +88,10 @@ def test_incremental_equals_canonical_for_facts_in_order(semilla: int) -> None:
     assert _incremental(hechos, LOGROS.historias[0].filas) == esperado
     for tramo in esperado:
         assert tramo.hasta is None or tramo.desde < tramo.hasta
+    plegado: dict = {}
+    for _, cambio in hechos:
+        plegado = evolucionar(plegado, cambio)
+    assert domain.tramos_y_estado(hechos, LOGROS.historias[0].filas) == (esperado, plegado)
 
 
 def test_family_rows_wait_for_the_preselection() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -180,17 +180,16 @@ class _Escritura:
             "actual": [],
         }
 
-    def entidad(self, clave: str, hechos: Iterable[tuple[datetime, Any]]) -> None:
-        hechos = list(hechos)
-        sub = (lambda s: (s,)) if self.h.sub else (lambda s: ())
-        for tramo in domain.tramos(hechos, self.h.filas):
+    def entidad(self, clave: str, hechos: Sequence[tuple[datetime, Any]]) -> None:
+        historia, estado = domain.tramos_y_estado(hechos, self.h.filas)
+        for tramo in historia:
+            sub = (tramo.sub,) if self.h.sub else ()
             if tramo.hasta is None:
-                self.filas["abiertas"].append((clave, *sub(tramo.sub), tramo.desde, *tramo.valores))
+                self.filas["abiertas"].append((clave, *sub, tramo.desde, *tramo.valores))
             else:
                 self.filas["cerradas"].append(
-                    (clave, *sub(tramo.sub), tramo.desde, tramo.hasta, *tramo.valores)
+                    (clave, *sub, tramo.desde, tramo.hasta, *tramo.valores)
                 )
-        estado = domain.estado_final(hechos)
         self.filas["actual"].append((clave, hechos[-1][0], json.dumps(estado)))
 
     async def vaciar_si_lleno(self) -> None:

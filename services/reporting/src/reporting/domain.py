@@ -92,6 +92,13 @@ class Tramo:
 
 def tramos(hechos: Iterable[tuple[datetime, Mapping[str, Any]]], filas: Filas) -> list[Tramo]:
     """The canonical history of one entity from all its facts, given in (time, arrival) order."""
+    return tramos_y_estado(hechos, filas)[0]
+
+
+def tramos_y_estado(
+    hechos: Iterable[tuple[datetime, Mapping[str, Any]]], filas: Filas
+) -> tuple[list[Tramo], Estado]:
+    """`tramos` and the entity's state after its last fact, from one fold of its facts."""
     estado: Estado = {}
     abiertos: dict[str, tuple[datetime, Valores]] = {}
     cerrados: list[Tramo] = []
@@ -117,14 +124,7 @@ def tramos(hechos: Iterable[tuple[datetime, Mapping[str, Any]]], filas: Filas) -
     if pendiente is not None:
         cerrar_instante(pendiente)
     todos = cerrados + [Tramo(sub, desde, None, v) for sub, (desde, v) in abiertos.items()]
-    return sorted(todos, key=lambda r: (r.sub, r.desde))
-
-
-def estado_final(hechos: Iterable[tuple[datetime, Mapping[str, Any]]]) -> Estado:
-    estado: Estado = {}
-    for _, cambio in hechos:
-        estado = evolucionar(estado, cambio)
-    return estado
+    return sorted(todos, key=lambda r: (r.sub, r.desde)), estado
 
 
 @dataclass

@@ -254,7 +254,8 @@ async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
     await conn.exec_driver_sql(sql.borrar_todo, (clave,))
     abiertas = []
     cerradas = []
-    for tramo in domain.tramos(hechos, h.filas):
+    historia, estado = domain.tramos_y_estado(hechos, h.filas)
+    for tramo in historia:
         if tramo.hasta is None:
             abiertas.append(sql.params(clave, tramo.sub, tramo.desde, *tramo.valores))
         else:
@@ -268,7 +269,6 @@ async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
         fin = n + len(h.nombres) + 1
         insertar_cerrada = sql.insertar.replace("'infinity'", f"${fin}", 1)
         await conn.exec_driver_sql(insertar_cerrada, cerradas)
-    estado = domain.estado_final(hechos)
     ultimo = hechos[-1][0]
     await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
 
