@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from enrollment.main import create_app
 from fastapi import FastAPI
-from juntos_events.envelope import encode
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.topics import ensure_topics
+from juntos_testing.publishing import publish
 from juntos_web import Role
 from juntos_web.testing import service_client, settings_for_tests
 
@@ -80,7 +78,7 @@ async def test_events_on_kafka_carry_no_names_or_documents(
 
 
 async def test_logros_completados_from_accompaniment_graduates_the_family(
-    backbone_app: FastAPI, kafka_bootstrap: str
+    backbone_app: FastAPI, kafka_producer: AIOKafkaProducer
 ) -> None:
     async with service_client(backbone_app) as client:
         await importar_muestra(client, backbone_app, "SISBEN")
@@ -112,25 +110,9 @@ async def test_logros_completados_from_accompaniment_graduates_the_family(
             familia_id: str
             fecha: str
 
-        message = encode(
-            accompaniment,
-            TodosLosLogrosAlcanzados(familia_id=fid, fecha="2027-05-01"),
-            event_id=str(uuid.uuid4()),
-            stream_id=fid,
-            occurred_at=datetime.now(UTC),
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-        await producer.start()
-        try:
-            for _ in range(2):  # redelivery: the inbox makes the second one harmless
-                await producer.send_and_wait(
-                    accompaniment.topic,
-                    message.value,
-                    key=fid.encode(),
-                    headers=list(message.headers.items()),
-                )
-        finally:
-            await producer.stop()
+        # twice: a redelivery, which the inbox makes harmless
+        evento = TodosLosLogrosAlcanzados(familia_id=fid, fecha="2027-05-01")
+        await publish(kafka_producer, accompaniment, evento, fid, times=2)
         estado = None
         async with asyncio.timeout(40):
             while estado != "PROMOVIDA":

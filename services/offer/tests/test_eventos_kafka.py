@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import httpx
-import pytest
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from enrollment import events as inscripcion
-from juntos_events.envelope import encode
-from juntos_events.events import DomainEvent, EventRegistry
+from juntos_events.events import DomainEvent
 from juntos_events.migrate import upgrade
-from juntos_events.topics import ensure_topics
+from juntos_testing.publishing import publish
 from juntos_web import Role
 from juntos_web.testing import service_client
 from offer.main import create_app
@@ -32,31 +29,6 @@ from .conftest import (
 )
 
 PLAZO = 60
-
-
-@pytest.fixture
-async def kafka(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
-async def _publicar(
-    producer: AIOKafkaProducer, registro: EventRegistry, evento: DomainEvent, clave: str, veces=1
-) -> None:
-    mensaje = encode(
-        registro,
-        evento,
-        event_id=str(uuid.uuid4()),
-        stream_id=clave,
-        occurred_at=datetime.now(UTC),
-    )
-    for _ in range(veces):  # a redelivery: the inbox makes the second one harmless
-        await producer.send_and_wait(
-            registro.topic, mensaje.value, key=clave.encode(), headers=list(mensaje.headers.items())
-        )
 
 
 async def _esperar(client: httpx.AsyncClient, url: str, headers: dict, cumple) -> dict | list:
@@ -85,7 +57,7 @@ def _tablero(fid: str, fecha: date, pendientes: dict[str, list[str]]) -> DomainE
 
 
 async def test_demand_and_exits_arrive_through_kafka(
-    database_url: str, kafka_bootstrap: str, kafka: AIOKafkaProducer
+    database_url: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     app = create_app(
         offer_settings(database_url, kafka_bootstrap=kafka_bootstrap, run_backbone=True)
@@ -107,8 +79,8 @@ async def test_demand_and_exits_arrive_through_kafka(
                 integrante_id=nina, fecha_nacimiento=date(2024, 1, 20), sexo="M", parentesco="HIJO"
             ),
         )
-        await _publicar(
-            kafka,
+        await publish(
+            kafka_producer,
             inscripcion.events,
             inscripcion.FamiliaPreseleccionada(
                 familia_id=fid,
@@ -120,12 +92,12 @@ async def test_demand_and_exits_arrive_through_kafka(
             ),
             fid,
         )
-        await _publicar(
-            kafka,
+        await publish(
+            kafka_producer,
             acompanamiento.events,
             _tablero(fid, date(2026, 3, 1), {"LB8": [nina], "LB30": []}),
             fid,
-            veces=2,
+            times=2,
         )
         municipal = como(app, Role.MUNICIPAL, "05001")
         demanda = "/v1/municipios/05001/demanda?dimension=EDUCACION_Y_CAPACITACION"
@@ -139,8 +111,8 @@ async def test_demand_and_exits_arrive_through_kafka(
         )
         assert asignado.status_code == 201, asignado.text
 
-        await _publicar(
-            kafka,
+        await publish(
+            kafka_producer,
             acompanamiento.events,
             acompanamiento.LogroAlcanzado(
                 familia_id=fid,
@@ -153,8 +125,8 @@ async def test_demand_and_exits_arrive_through_kafka(
         )
         await _esperar(client, demanda, municipal, lambda b: lb8(b)["familias"] == 0)
 
-        await _publicar(
-            kafka,
+        await publish(
+            kafka_producer,
             inscripcion.events,
             inscripcion.FamiliaRetirada(
                 familia_id=fid, motivo="VOLUNTARIO", fecha=date(2026, 7, 1)
@@ -192,7 +164,10 @@ async def _registros(bootstrap: str, topic: str, cumple) -> list:
 
 
 async def test_delivered_services_on_kafka_carry_no_documents(
-    database_url: str, kafka_bootstrap: str, kafka: AIOKafkaProducer, enrollment: EnrollmentReal
+    database_url: str,
+    kafka_bootstrap: str,
+    kafka_producer: AIOKafkaProducer,
+    enrollment: EnrollmentReal,
 ) -> None:
     documentos = {
         linea.split(",")[2]

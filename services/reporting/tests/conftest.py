@@ -7,9 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from juntos_events.migrate import upgrade
-from juntos_events.topics import ensure_topics
 from reporting import handlers
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -22,16 +20,6 @@ MIGRATIONS = Path(str(files("reporting") / "migrations" / "versions"))
 async def db(database_url: str) -> str:
     await upgrade(database_url, MIGRATIONS)
     return database_url
-
-
-@pytest.fixture
-async def productor(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    """A plain producer on the real broker, for tests that publish the producers' events."""
-    await ensure_topics(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from accompaniment import events as acomp
 from aiokafka import AIOKafkaProducer
 from enrollment import events as enr
 from juntos_catalogo import catalogo
-from juntos_events.envelope import Envelope, encode
+from juntos_events.envelope import Envelope
 from juntos_events.events import DomainEvent, EventRegistry
+from juntos_testing.publishing import publish
 from offer import events as ofe
 from territorial import events as te
 from territorial.events import (
@@ -54,16 +55,15 @@ class Suceso:
         )
 
     async def publicar(self, producer: AIOKafkaProducer, veces: int = 1) -> None:
-        mensaje = encode(
-            self.registro, self.evento, event_id=self.id, stream_id=self.clave, occurred_at=self.t
+        await publish(
+            producer,
+            self.registro,
+            self.evento,
+            self.clave,
+            at=self.t,
+            times=veces,
+            event_id=self.id,
         )
-        for _ in range(veces):
-            await producer.send_and_wait(
-                self.registro.topic,
-                mensaje.value,
-                key=self.clave.encode(),
-                headers=list(mensaje.headers.items()),
-            )
 
 
 def dia(d: date, hora: int = 12) -> datetime:

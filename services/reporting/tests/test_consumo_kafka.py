@@ -29,7 +29,7 @@ class _Registro(logging.Handler):
 
 
 async def test_events_from_three_topics_become_rows_once_and_unknown_types_are_skipped(
-    engine: AsyncEngine, db: str, kafka_bootstrap: str, productor: AIOKafkaProducer
+    engine: AsyncEngine, db: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     registro = _Registro()
     logging.getLogger("reporting.consumers").addHandler(registro)
@@ -38,10 +38,10 @@ async def test_events_from_three_topics_become_rows_once_and_unknown_types_are_s
     f = "kafka-fam-1"
     try:
         async with desde_ahora(db, kafka_bootstrap) as app, service_client(app):
-            await r.desconocido(f, d).publicar(productor)
-            await r.preseleccionada(f, MPIO, d).publicar(productor, veces=2)
-            await r.evaluados(f, MPIO, d, pendientes=("LB3",)).publicar(productor, veces=2)
-            await r.cupos_habilitados("prg", "ent", MPIO, ("LB3",), 5, d).publicar(productor)
+            await r.desconocido(f, d).publicar(kafka_producer)
+            await r.preseleccionada(f, MPIO, d).publicar(kafka_producer, veces=2)
+            await r.evaluados(f, MPIO, d, pendientes=("LB3",)).publicar(kafka_producer, veces=2)
+            await r.cupos_habilitados("prg", "ent", MPIO, ("LB3",), 5, d).publicar(kafka_producer)
 
             async def proyectado() -> bool:
                 familias = await filas(engine, "SELECT count(*) FROM {familias}.familia_estado")
@@ -73,7 +73,7 @@ def _retraso(metricas: str, proyeccion: str) -> float | None:
 
 
 async def test_projection_lag_in_metrics(
-    db: str, kafka_bootstrap: str, productor: AIOKafkaProducer
+    db: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     """The lag is now minus the event time of the newest event applied, per projection."""
     from datetime import UTC, datetime, timedelta
@@ -82,7 +82,7 @@ async def test_projection_lag_in_metrics(
     async with desde_ahora(db, kafka_bootstrap) as app, service_client(app) as cliente:
         metricas = (await cliente.get("/metrics")).text
         assert "# TYPE juntos_projection_lag_seconds gauge" in metricas
-        await r.preseleccionada("lag-fam", MPIO, hace_un_rato).publicar(productor)
+        await r.preseleccionada("lag-fam", MPIO, hace_un_rato).publicar(kafka_producer)
 
         async def con_retraso() -> float | None:
             return _retraso((await cliente.get("/metrics")).text, "familias")
@@ -90,7 +90,7 @@ async def test_projection_lag_in_metrics(
         retraso = await hasta_que(con_retraso, "the familias projection reports its lag")
         assert 600 <= retraso < 900
         await r.visita("lag-fam", MPIO, "cg", hace_un_rato + timedelta(minutes=5)).publicar(
-            productor
+            kafka_producer
         )
 
         async def operacion() -> float | None:

@@ -31,16 +31,16 @@ ESPERADO_MITU_D4 = {
 
 
 async def test_the_story_through_kafka(
-    db: str, kafka_bootstrap: str, productor: AIOKafkaProducer
+    db: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     prefijo = f"k{uuid.uuid4().hex[:6]}-"
     sucesos = r.historia(prefijo)
     async with desde_ahora(db, kafka_bootstrap) as app, service_client(app) as cliente:
         nacional = bearer(app, Role.NACIONAL)
-        await r.desconocido(f"{prefijo}f1", r.dia(D3)).publicar(productor)
+        await r.desconocido(f"{prefijo}f1", r.dia(D3)).publicar(kafka_producer)
         for suceso in sucesos:
             # every event twice: a redelivery must not count again
-            await suceso.publicar(productor, veces=2)
+            await suceso.publicar(kafka_producer, veces=2)
 
         async def familias(fecha: str) -> dict | None:
             respuesta = await cliente.get(

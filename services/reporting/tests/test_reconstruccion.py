@@ -75,7 +75,7 @@ async def _reportes(cliente: httpx.AsyncClient, headers: dict) -> list:
 
 
 async def test_blue_green_rebuild_while_the_live_projections_answer(
-    db: str, engine: AsyncEngine, kafka_bootstrap: str, productor: AIOKafkaProducer
+    db: str, engine: AsyncEngine, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     prefijo = f"rb{uuid.uuid4().hex[:6]}-"
     grupo = f"reporting-{uuid.uuid4().hex[:8]}"  # a fresh group: reads the topics from offset 0
@@ -83,7 +83,7 @@ async def test_blue_green_rebuild_while_the_live_projections_answer(
     async with service_client(app) as cliente:
         nacional = bearer(app, Role.NACIONAL)
         for suceso in r.historia(prefijo):
-            await suceso.publicar(productor)
+            await suceso.publicar(kafka_producer)
         await hasta_que(lambda: al_dia(kafka_bootstrap, grupo), "the live consumer caught up")
         antes = await _reportes(cliente, nacional)
         assert antes[0][0]["potencial"] >= 4
@@ -108,7 +108,7 @@ async def test_blue_green_rebuild_while_the_live_projections_answer(
         async def publicar_durante(n: int) -> None:
             for i in range(n):
                 suceso = r.preseleccionada(f"{prefijo}nueva-{i}", r.B, r.dia(D4))
-                await suceso.publicar(productor, veces=2)
+                await suceso.publicar(kafka_producer, veces=2)
                 await asyncio.sleep(0.02)
 
         editor = asyncio.create_task(publicar_durante(40))
@@ -169,9 +169,9 @@ def juntos(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_operators_command(
-    db: str, engine: AsyncEngine, kafka_bootstrap: str, productor: AIOKafkaProducer
+    db: str, engine: AsyncEngine, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
-    await r.preseleccionada(f"cli-{uuid.uuid4().hex[:6]}", r.C, r.dia(D4)).publicar(productor)
+    await r.preseleccionada(f"cli-{uuid.uuid4().hex[:6]}", r.C, r.dia(D4)).publicar(kafka_producer)
     hecho = await asyncio.to_thread(
         juntos,
         "reporting",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,9 +21,9 @@ from accompaniment.events import events as accompaniment
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from juntos_catalogo import catalogo
-from juntos_events.envelope import encode
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.topics import ensure_topics
+from juntos_testing.publishing import publish
 from juntos_web import Role
 from juntos_web.testing import service_client, settings_for_tests
 from pydantic import Field
@@ -64,14 +64,6 @@ async def topics(kafka_bootstrap: str) -> None:
     await ensure_topics(kafka_bootstrap)
 
 
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
-
-
 def tablero(pendientes: set[str]) -> tuple[Evaluacion, ...]:
     """A board of the 45 LB: `pendientes` POR_ALCANZAR, the rest ALCANZADO."""
     return tuple(
@@ -80,32 +72,6 @@ def tablero(pendientes: set[str]) -> tuple[Evaluacion, ...]:
         )
         for lb in catalogo().logros_basicos
     )
-
-
-async def publicar(
-    producer: AIOKafkaProducer,
-    registry: EventRegistry,
-    evento: DomainEvent,
-    clave: str,
-    *,
-    cuando: datetime | None = None,
-    veces: int = 1,
-    event_id: str | None = None,
-) -> str:
-    """Publish `evento` as its producer would (CloudEvents, binary mode), `veces` times."""
-    event_id = event_id or str(uuid.uuid4())
-    message = encode(
-        registry,
-        evento,
-        event_id=event_id,
-        stream_id=clave,
-        occurred_at=cuando or datetime.now(UTC),
-    )
-    for _ in range(veces):
-        await producer.send_and_wait(
-            registry.topic, message.value, key=clave.encode(), headers=list(message.headers.items())
-        )
-    return event_id
 
 
 async def hasta(consulta: Callable[[], Awaitable[Any]], condicion: Callable[[Any], bool]) -> Any:
@@ -130,7 +96,7 @@ def mapa_de(client: httpx.AsyncClient, app: FastAPI, municipio: str) -> Callable
 
 
 async def test_the_capacity_map_follows_demand_and_supply_on_kafka(
-    database_url: str, kafka_bootstrap: str, topics: None, producer: AIOKafkaProducer
+    database_url: str, kafka_bootstrap: str, topics: None, kafka_producer: AIOKafkaProducer
 ) -> None:
     mpio = "68001"  # Bucaramanga
     app = backbone(database_url, kafka_bootstrap)
@@ -158,7 +124,7 @@ async def test_the_capacity_map_follows_demand_and_supply_on_kafka(
                 desplazada=False,
                 evaluaciones=tablero(pendientes),
             )
-            await publicar(producer, accompaniment, evento, familia, cuando=hace_un_rato, veces=2)
+            await publish(kafka_producer, accompaniment, evento, familia, at=hace_un_rato, times=2)
         mapa = await hasta(leer, lambda m: m["SALUD"]["demanda"] == 2)
         assert mapa["SALUD"]["clasificacion"] == "DEBILIDAD"  # no slot for 2 families
         assert mapa["HABITABILIDAD"]["demanda"] == 1 and mapa["NUTRICION"]["demanda"] == 0
@@ -176,20 +142,20 @@ async def test_the_capacity_map_follows_demand_and_supply_on_kafka(
             cupos=1,
         )
         uno = datetime.now(UTC)
-        await publicar(producer, offer, cupos, f"p-salud:{mpio}", cuando=uno)
+        await publish(kafka_producer, offer, cupos, f"p-salud:{mpio}", at=uno)
         mapa = await hasta(leer, lambda m: m["SALUD"]["oferta"] == 1)
         assert (mapa["SALUD"]["cobertura"], mapa["SALUD"]["clasificacion"]) == (
             0.5,
             "EN_DESARROLLO",
         )
         dos = cupos.model_copy(update={"cupos": 2})
-        await publicar(producer, offer, dos, f"p-salud:{mpio}", cuando=uno + timedelta(seconds=1))
+        await publish(kafka_producer, offer, dos, f"p-salud:{mpio}", at=uno + timedelta(seconds=1))
         mapa = await hasta(leer, lambda m: m["SALUD"]["oferta"] == 2)
         assert mapa["SALUD"]["clasificacion"] == "FORTALEZA" and mapa["SALUD"]["brecha"] == 0
         # a late copy of the first figure changes nothing; a newer period replaces the year's
-        await publicar(producer, offer, cupos, f"p-salud:{mpio}", cuando=uno)
+        await publish(kafka_producer, offer, cupos, f"p-salud:{mpio}", at=uno)
         s2 = cupos.model_copy(update={"periodo": "2026-S2", "cupos": 3})
-        await publicar(producer, offer, s2, f"p-salud:{mpio}", cuando=uno + timedelta(seconds=2))
+        await publish(kafka_producer, offer, s2, f"p-salud:{mpio}", at=uno + timedelta(seconds=2))
         mapa = await hasta(leer, lambda m: m["SALUD"]["oferta"] != 2)
         assert mapa["SALUD"]["oferta"] == 3
 
@@ -208,14 +174,14 @@ async def test_the_capacity_map_follows_demand_and_supply_on_kafka(
             desplazada=False,
             evaluaciones=tablero({"LB13", "LB15", "LB24"}),
         )
-        await publicar(producer, accompaniment, nada, fam_a)
-        await publicar(
-            producer, accompaniment, viejo, fam_a, cuando=hace_un_rato - timedelta(hours=1)
+        await publish(kafka_producer, accompaniment, nada, fam_a)
+        await publish(
+            kafka_producer, accompaniment, viejo, fam_a, at=hace_un_rato - timedelta(hours=1)
         )
         # the family that leaves stops being demand; its event rides fam_a's partition (key), so
         # seeing it applied means the late board before it was handled too
         cierre = CasoCerrado(familia_id=fam_b, motivo="PROMOVIDA", fecha="2026-07-02")
-        await publicar(producer, accompaniment, cierre, fam_a)
+        await publish(kafka_producer, accompaniment, cierre, fam_a)
         mapa = await hasta(leer, lambda m: m["SALUD"]["demanda"] == 0)
         assert mapa["HABITABILIDAD"]["demanda"] == 0
 
@@ -230,7 +196,7 @@ async def test_the_capacity_map_follows_demand_and_supply_on_kafka(
 
 
 async def test_an_event_from_an_unknown_municipality_is_dead_lettered(
-    database_url: str, kafka_bootstrap: str, topics: None, producer: AIOKafkaProducer
+    database_url: str, kafka_bootstrap: str, topics: None, kafka_producer: AIOKafkaProducer
 ) -> None:
     mpio = "08001"  # Barranquilla
     app = backbone(database_url, kafka_bootstrap)
@@ -243,9 +209,9 @@ async def test_an_event_from_an_unknown_municipality_is_dead_lettered(
             desplazada=False,
             evaluaciones=tablero({"LB1"}),
         )
-        malo_id = await publicar(producer, accompaniment, malo, familia)
+        malo_id = await publish(kafka_producer, accompaniment, malo, familia)
         bueno = malo.model_copy(update={"municipio": mpio})
-        await publicar(producer, accompaniment, bueno, familia)
+        await publish(kafka_producer, accompaniment, bueno, familia)
         mapa = await hasta(
             mapa_de(client, app, mpio), lambda m: m["IDENTIFICACION"]["demanda"] == 1
         )

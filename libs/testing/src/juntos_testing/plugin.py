@@ -30,6 +30,7 @@ from juntos_cli.infra.postgres import LocalPostgres
 from juntos_cli.infra.process import InfraError, free_port, port_is_free
 
 from juntos_testing.docker import SKIP_REASON, docker_available
+from juntos_testing.publishing import kafka_producer  # noqa: F401  (a fixture of the plugin)
 
 REUSE_ENV = "JUNTOS_TEST_REUSE"
 

@@ -1,0 +1,50 @@
+"""Publishing events to the real broker as their producer would, for consumer tests.
+
+Tests of a consumer (reporting's projections, territorial's capacity map, offer's demand) feed
+it the producers' own event models, encoded exactly as the outbox relay publishes them
+(CloudEvents binary mode, the stream id as key), without running the producing service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from juntos_events.envelope import encode
+from juntos_events.events import DomainEvent, EventRegistry
+from juntos_events.topics import ensure_topics
+
+
+@pytest.fixture
+async def kafka_producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on the session's broker, the project's topics created."""
+    await ensure_topics(kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def publish(
+    producer: AIOKafkaProducer,
+    registry: EventRegistry,
+    event: DomainEvent,
+    key: str,
+    *,
+    at: datetime | None = None,
+    times: int = 1,
+    event_id: str | None = None,
+) -> str:
+    """Publish `event` on its service's topic `times` times (a redelivery); its event id."""
+    event_id = event_id or str(uuid.uuid4())
+    message = encode(
+        registry, event, event_id=event_id, stream_id=key, occurred_at=at or datetime.now(UTC)
+    )
+    for _ in range(times):
+        await producer.send_and_wait(
+            registry.topic, message.value, key=key.encode(), headers=list(message.headers.items())
+        )
+    return event_id
