@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 from juntos_web import PROBLEM_JSON, LifespanHook, Role, create_service_app
 from juntos_web.testing import bearer, service_client, settings_for_tests
@@ -75,10 +76,10 @@ async def test_a_hung_check_is_cut_by_the_timeout() -> None:
     assert body["checks"]["database"]["error"] == "no answer within 0.05s"
 
 
-async def test_readyz_is_200_when_the_real_servers_answer(
-    database_url: str, kafka_bootstrap: str
-) -> None:
-    app = create_service_app(
+@pytest.fixture
+def real_app(database_url: str, kafka_bootstrap: str) -> FastAPI:
+    """The demo service on the session's real PostgreSQL and Kafka."""
+    return create_service_app(
         settings_for_tests(
             "demo",
             database_url=database_url,
@@ -86,7 +87,10 @@ async def test_readyz_is_200_when_the_real_servers_answer(
             readiness_timeout_seconds=10,
         )
     )
-    async with service_client(app) as client:
+
+
+async def test_readyz_is_200_when_the_real_servers_answer(real_app: FastAPI) -> None:
+    async with service_client(real_app) as client:
         response = await client.get("/readyz")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -132,19 +136,11 @@ async def test_lifespan_runs_hooks_in_order_around_the_engine() -> None:
 
 
 async def test_a_backend_the_server_closed_is_replaced_without_a_failed_request(
-    database_url: str, kafka_bootstrap: str
+    real_app: FastAPI, database_url: str
 ) -> None:
     """A restart or pg_terminate_backend closes pooled connections; the next request must not
     be the one that finds out (the checkout hook replaces them, with no ping round trips)."""
-    app = create_service_app(
-        settings_for_tests(
-            "demo",
-            database_url=database_url,
-            kafka_bootstrap=kafka_bootstrap,
-            readiness_timeout_seconds=10,
-        )
-    )
-    async with service_client(app) as client:
+    async with service_client(real_app) as client:
         assert (await client.get("/readyz")).status_code == 200
         otro = await asyncpg.connect(database_url.replace("+asyncpg", ""))
         try:
