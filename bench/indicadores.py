@@ -145,38 +145,33 @@ def _get(url: str, token: str | None) -> bytes:
     return f"GET {url} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
 
 
-async def medir(app: FastAPI, urls: Sequence[str], token: str | None, lado: str) -> Phase:
-    """Warm-up, then VUELTAS rounds of the mix, one request at a time; latencies in the phase."""
+async def medir(
+    app: FastAPI, urls: Sequence[str], token: str | None, lado: str
+) -> tuple[Phase, dict[str, list[float]]]:
+    """Warm-up, then VUELTAS rounds of the mix, one request at a time: the phase, and each
+    report's latencies (s)."""
+    por_reporte: dict[str, list[float]] = {url: [] for url in urls}
     async with servido(app) as servidor, cliente(servidor.port) as conexiones:
         conexion = await conexiones.get()
 
-        async def vuelta() -> list[float]:
-            tiempos = []
+        async def vuelta(medida: bool) -> None:
             for url in urls:
                 inicio = time.perf_counter()
                 status, cuerpo = await conexion.enviar(_get(url, token))
-                tiempos.append(time.perf_counter() - inicio)
-                por_reporte.setdefault(url, []).append(tiempos[-1])
+                if medida:
+                    por_reporte[url].append(time.perf_counter() - inicio)
                 if status != 200:
                     raise AssertionError(f"{lado} {url}: {status} {cuerpo[:300]!r}")
-            return tiempos
 
-        por_reporte: dict[str, list[float]] = {}
         for _ in range(VUELTAS // 10):
-            await vuelta()
-        por_reporte.clear()
-        latencias: list[float] = []
+            await vuelta(medida=False)
         with progress() as barra, Phase(f"indicadores-{lado}") as fase:
             tarea = barra.add_task(f"reports ({lado})", total=VUELTAS)
             for _ in range(VUELTAS):
-                latencias += await vuelta()
+                await vuelta(medida=True)
                 barra.advance(tarea)
         conexiones.put_nowait(conexion)
-    fase.latencias = latencias  # type: ignore[attr-defined]
-    fase.por_reporte = {  # type: ignore[attr-defined]
-        url.removeprefix("/v1/indicadores/"): _ms(tiempos) for url, tiempos in por_reporte.items()
-    }
-    return fase
+    return fase, por_reporte
 
 
 def _ms(latencias: list[float]) -> dict[str, float]:
@@ -214,12 +209,16 @@ async def run(servers: Servers, events: int) -> Result:
     )
     token = mint_token(settings, Principal.scoped(Role.NACIONAL, None, sub="bench"))
     servers.checkpoint()
-    proyecto = await medir(create_app(settings), mezcla, token, "project")
+    proyecto, del_proyecto = await medir(create_app(settings), mezcla, token, "project")
     servers.checkpoint()
-    crudo = await medir(app_cruda(uri, esquemas), mezcla, None, "baseline")
+    crudo, del_crudo = await medir(app_cruda(uri, esquemas), mezcla, None, "baseline")
     ms = {
-        lado: _ms(fase.latencias)  # type: ignore[attr-defined]
-        for lado, fase in (("project", proyecto), ("baseline", crudo))
+        lado: _ms([t for tiempos in medidas.values() for t in tiempos])
+        for lado, medidas in (("project", del_proyecto), ("baseline", del_crudo))
+    }
+    por_reporte = {
+        lado: {url.removeprefix("/v1/indicadores/"): _ms(t) for url, t in medidas.items()}
+        for lado, medidas in (("project", del_proyecto), ("baseline", del_crudo))
     }
     # the rate of the p99: one request per p99 latency
     proyecto.seconds, crudo.seconds = ms["project"]["p99"] / 1000, ms["baseline"]["p99"] / 1000
@@ -236,8 +235,8 @@ async def run(servers: Servers, events: int) -> Result:
         extra={
             "project_ms": ms["project"],
             "baseline_ms": ms["baseline"],
-            "project_ms_by_report": proyecto.por_reporte,  # type: ignore[attr-defined]
-            "baseline_ms_by_report": crudo.por_reporte,  # type: ignore[attr-defined]
+            "project_ms_by_report": por_reporte["project"],
+            "baseline_ms_by_report": por_reporte["baseline"],
             "families": familias,
         },
     )
