@@ -9,10 +9,11 @@ contracts). Then, in the same run:
 - baseline: a group-less aiokafka consumer reads every partition of the same topics from
   offset 0 to their end (records counted, nothing decoded: the floor of any rebuild);
 - project: `reconstruccion.reconstruir` of every projection into a fresh reporting database,
-  blue/green, with its swap, and the new generations' tables verified against the event count.
+  blue/green, with its swap; the run fails unless both sides read every published event and
+  the rebuild skipped none.
 
-`indicadores` (second entry) times the indicator API on the rebuilt projections against the
-same aggregate in raw asyncpg; `--events` is the number of events of the topics.
+`--events` is the number of events of the topics (whole families). `bench/indicadores.py`
+draws its families from `sucesos` too.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from bench.workload import progress
 SERVICIOS = ("enrollment", "accompaniment", "offer")
 POR_FAMILIA = 12
 SEMILLA = 20261203
-_llenos: dict[int, int] = {}  # id(servers) -> events in the topics
 
 
 def _relato() -> ModuleType:
@@ -89,8 +89,6 @@ def sucesos(familias: int) -> Iterator[object]:
 
 async def llenar(servers: Servers, eventos: int) -> int:
     """Publish about `eventos` events (whole families), untimed; how many were published."""
-    if _llenos.get(id(servers)):
-        return _llenos[id(servers)]
     bootstrap = servers.kafka.bootstrap
     await ensure_topics(bootstrap, list(SERVICIOS))
     producer = AIOKafkaProducer(
@@ -128,7 +126,6 @@ async def llenar(servers: Servers, eventos: int) -> int:
             enviados += len(pendientes)
     finally:
         await producer.stop()
-    _llenos[id(servers)] = enviados
     return enviados
 
 
