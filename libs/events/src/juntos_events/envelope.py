@@ -83,6 +83,13 @@ def decode(headers: Sequence[tuple[str, bytes]], key: bytes | None, value: bytes
 _OBLIGATORIOS = ("ce_id", "ce_source", "ce_type", "ce_time")
 
 
+def _tipo_juntos(ce_type: str) -> tuple[str, str] | None:
+    """(service, event name) of a `co.gov.juntos.<service>.<Event>` type; None for others."""
+    prefix, _, name = ce_type.rpartition(".")
+    root, _, service = prefix.rpartition(".")
+    return (service, name) if root == CE_TYPE_PREFIX else None
+
+
 def _directo(header_map: dict[str, bytes], value: bytes) -> Envelope | None:
     """The envelope of a message in `encode`'s exact shape, else None (the SDK decides)."""
     try:
@@ -93,13 +100,12 @@ def _directo(header_map: dict[str, bytes], value: bytes) -> Envelope | None:
             return None
         if not all(header_map.get(h) for h in _OBLIGATORIOS):
             return None
-        ce_type = header_map["ce_type"].decode()
-        prefix, _, name = ce_type.rpartition(".")
-        root, _, service = prefix.rpartition(".")
+        tipo = _tipo_juntos(header_map["ce_type"].decode())
         time = datetime.fromisoformat(header_map["ce_time"].decode())
         data = json.loads(value)
-        if root != CE_TYPE_PREFIX or not name or time.tzinfo is None or not isinstance(data, dict):
+        if tipo is None or not tipo[1] or time.tzinfo is None or not isinstance(data, dict):
             return None
+        service, name = tipo
         version = header_map.get("ce_schemaversion")
         subject = header_map.get("ce_subject")
         traceparent = header_map.get(TRACEPARENT)
@@ -121,10 +127,10 @@ def _por_el_sdk(header_map: dict[str, bytes], key: bytes | None, value: bytes) -
     try:
         ce = from_binary_event(KafkaMessage(headers=header_map, key=key, value=value))
         ce_type: str = ce.get_type()
-        prefix, _, name = ce_type.rpartition(".")
-        root, _, service = prefix.rpartition(".")
-        if root != CE_TYPE_PREFIX:
+        tipo = _tipo_juntos(ce_type)
+        if tipo is None:
             raise MalformedEnvelope(f"not a JUNTOS event type: {ce_type!r}")
+        service, name = tipo
         data = ce.get_data()
         if not isinstance(data, dict):
             raise MalformedEnvelope("event data is not a JSON object")
