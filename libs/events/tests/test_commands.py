@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
-from juntos_events.commands import Aggregate, StaleVersion, given, retrying
+from juntos_events.commands import Aggregate, Applied, StaleVersion, given, retrying
 from juntos_events.events import DomainEvent
 from juntos_events.store import EventStore
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,3 +91,57 @@ async def test_with_an_expected_version_a_lost_race_is_stale_not_retried(
 
     results = await asyncio.gather(one(), one(), return_exceptions=True)
     assert sum(isinstance(r, StaleVersion) for r in results) == 1
+
+
+async def test_apply_many_decides_every_stream_at_once_all_or_nothing(
+    engine: AsyncEngine, counters: Aggregate[int, int]
+) -> None:
+    def add(amounts: dict[str, int]):
+        def decide_all(states: Mapping[str, int]) -> dict[str, list[DomainEvent]]:
+            return {s: decide(states[s], amounts[s]) for s in states}
+
+        return decide_all
+
+    seen: list[list[int]] = []
+
+    async def after(conn: object, applied: Sequence[Applied[int]]) -> None:
+        seen.append([a.version for a in applied])
+
+    async with engine.begin() as conn:
+        await counters.apply(conn, "m2", given(1), actor="t")
+    async with engine.begin() as conn:
+        applied = await counters.apply_many(
+            conn, ["m1", "m2", "m3"], add({"m1": 2, "m2": 1, "m3": 0}), actor="t", after=after
+        )
+    assert [(a.before, a.after, a.version) for a in applied] == [(0, 2, 1), (1, 2, 2), (0, 0, 0)]
+    assert seen == [[1, 2, 0]]
+    with pytest.raises(ValueError):  # m2 would go over 3: m1 gets nothing either
+        async with engine.begin() as conn:
+            await counters.apply_many(conn, ["m1", "m2"], add({"m1": 1, "m2": 2}), actor="t")
+    async with engine.connect() as conn:
+        assert await counters.load_many(conn, ["m1", "m2", "m3"]) == {
+            "m1": (2, 1),
+            "m2": (2, 2),
+            "m3": (0, 0),
+        }
+
+
+async def test_concurrent_apply_many_are_retried_on_fresh_state(
+    engine: AsyncEngine, counters: Aggregate[int, int]
+) -> None:
+    """Four writers add 1 to the same ten counters (cap 3): three succeed on every counter."""
+
+    def plus_one(states: Mapping[str, int]) -> dict[str, list[DomainEvent]]:
+        return {s: decide(total, 1) for s, total in states.items()}
+
+    streams = [f"c{i}" for i in range(10)]
+
+    async def one() -> object:
+        return await retrying(
+            engine, lambda conn: counters.apply_many(conn, streams, plus_one, actor="t")
+        )
+
+    results = await asyncio.gather(*(one() for _ in range(4)), return_exceptions=True)
+    assert sum(isinstance(r, ValueError) for r in results) == 1
+    async with engine.connect() as conn:
+        assert set((await counters.load_many(conn, streams)).values()) == {(3, 3)}

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from juntos_events.events import DomainEvent, EventRegistry, PersonalDataInEvent
 from juntos_events.schema import outbox
-from juntos_events.store import ConcurrencyConflict, EventStore
+from juntos_events.store import ConcurrencyConflict, EventStore, Snapshot
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -168,3 +168,83 @@ async def test_start_streams_creates_many_streams_at_once_or_none(
             await store.start_streams(conn, "Familia", again, actor="import")
     async with engine.connect() as conn:
         assert await store.version(conn, "fam-new") == 0
+
+
+async def test_append_many_writes_every_stream_at_its_version_or_none(
+    engine: AsyncEngine, store: EventStore
+) -> None:
+    async with engine.begin() as conn:
+        await store.append(conn, "lot-a", "Familia", 0, [Demo(familia="a", n=1)], actor="t")
+    async with engine.begin() as conn:
+        versions = await store.append_many(
+            conn,
+            "Familia",
+            [
+                ("lot-b", 0, [Demo(familia="b", n=1), Demo(familia="b", n=2)]),
+                ("lot-a", 1, [Demo(familia="a", n=2)]),
+                ("lot-c", 0, []),  # nothing to write: not a stream afterwards
+            ],
+            actor="t",
+        )
+    assert versions == {"lot-a": 2, "lot-b": 2}
+    with pytest.raises(ConcurrencyConflict) as info:
+        async with engine.begin() as conn:
+            await store.append_many(
+                conn,
+                "Familia",
+                [("lot-d", 0, [Demo(familia="d", n=1)]), ("lot-a", 1, [Demo(familia="a", n=9)])],
+                actor="t",
+            )
+    assert (info.value.stream_id, info.value.expected, info.value.actual) == ("lot-a", 1, 2)
+    async with engine.connect() as conn:
+        streams = await store.load_many(conn, ["lot-a", "lot-b", "lot-c", "lot-d"])
+        backlog = (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+    assert {s: [r.event.n for r in v.events] for s, v in streams.items()} == {  # type: ignore[attr-defined]
+        "lot-a": [1, 2],
+        "lot-b": [1, 2],
+        "lot-c": [],
+        "lot-d": [],
+    }, "the stale stream voided the whole append, the new stream included"
+    assert [streams[s].version for s in ("lot-a", "lot-b", "lot-c", "lot-d")] == [2, 2, 0, 0]
+    assert backlog == 4
+
+
+async def test_concurrent_append_many_over_the_same_streams_exactly_one_wins(
+    engine: AsyncEngine, store: EventStore
+) -> None:
+    async def one(n: int) -> object:
+        async with engine.begin() as conn:
+            return await store.append_many(
+                conn,
+                "Familia",
+                [(f"par-{i}", 0, [Demo(familia=f"par-{i}", n=n)]) for i in range(20)],
+                actor="t",
+            )
+
+    results = await asyncio.gather(one(1), one(2), return_exceptions=True)
+    assert sum(isinstance(r, ConcurrencyConflict) for r in results) == 1
+    async with engine.connect() as conn:
+        streams = await store.load_many(conn, [f"par-{i}" for i in range(20)])
+    assert len({tuple(r.event.n for r in s.events) for s in streams.values()}) == 1  # type: ignore[attr-defined]
+    assert all(s.version == 1 for s in streams.values())
+
+
+async def test_load_many_starts_each_stream_after_its_snapshot(
+    engine: AsyncEngine, store: EventStore
+) -> None:
+    async with engine.begin() as conn:
+        await store.append_many(
+            conn,
+            "Familia",
+            [(f"snap-{i}", 0, [Demo(familia="s", n=k) for k in range(1, 4)]) for i in (1, 2)],
+            actor="t",
+        )
+        await store.save_snapshot(conn, "snap-1", 2, {"total": 3})
+        await store.save_snapshot(conn, "snap-3", 7, {"total": 0})  # only a snapshot
+    async with engine.connect() as conn:
+        streams = await store.load_many(conn, ["snap-1", "snap-2", "snap-3"])
+        assert await store.load(conn, "snap-1") == streams["snap-1"]
+    assert [r.version for r in streams["snap-1"].events] == [3]
+    assert streams["snap-1"].snapshot == Snapshot(2, {"total": 3})
+    assert [r.version for r in streams["snap-2"].events] == [1, 2, 3]
+    assert (streams["snap-3"].version, streams["snap-3"].events) == (7, [])

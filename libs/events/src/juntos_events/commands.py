@@ -8,7 +8,7 @@ offline device) gets `StaleVersion` instead: decisions are never made on data no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -51,6 +51,52 @@ class Aggregate(Generic[S, C]):
     async def load(self, conn: AsyncConnection, stream_id: str) -> tuple[S, int]:
         stream = await self.store.load(conn, stream_id)
         return self.fold(r.event for r in stream.events), stream.version
+
+    async def load_many(
+        self, conn: AsyncConnection, stream_ids: Sequence[str]
+    ) -> dict[str, tuple[S, int]]:
+        """`load` of many streams of this kind in one read (bulk commands)."""
+        streams = await self.store.load_many(conn, stream_ids)
+        return {
+            stream_id: (self.fold(r.event for r in stream.events), stream.version)
+            for stream_id, stream in streams.items()
+        }
+
+    async def apply_many(
+        self,
+        conn: AsyncConnection,
+        stream_ids: Sequence[str],
+        decide: Callable[[Mapping[str, S]], Mapping[str, Sequence[DomainEvent]]],
+        *,
+        actor: str,
+        causation_id: str | None = None,
+        after: Callable[[AsyncConnection, Sequence[Applied[S]]], Awaitable[None]] | None = None,
+    ) -> list[Applied[S]]:
+        """One command over many streams of this kind, inside the caller's transaction.
+
+        One read of every stream, `decide` (pure: each stream's state → its new events; it may
+        refuse the whole command), one guarded append of them all: all or nothing, and each
+        stream's version still guards it (a lost race is a ConcurrencyConflict, as in `apply`).
+        Answers an Applied per stream, in `stream_ids` order; `after` runs once, with them all,
+        if any stream got events.
+        """
+        loaded = await self.load_many(conn, stream_ids)
+        new = decide({stream_id: state for stream_id, (state, _) in loaded.items()})
+        versions = await self.store.append_many(
+            conn,
+            self.stream_type,
+            [(stream_id, loaded[stream_id][1], list(events)) for stream_id, events in new.items()],
+            actor=actor,
+            causation_id=causation_id,
+        )
+        applied = []
+        for stream_id, (state, version) in loaded.items():
+            events = list(new.get(stream_id, ()))
+            after_state = self.evolve_from(events, state) if events else state
+            applied.append(Applied(state, after_state, versions.get(stream_id, version), events))
+        if after is not None and versions:
+            await after(conn, applied)
+        return applied
 
     async def apply(
         self,

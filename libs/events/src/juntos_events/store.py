@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,6 +70,15 @@ class Stream:
     snapshot: Snapshot | None = None
 
 
+def _texts(values: Sequence[str]) -> Any:
+    """An array parameter: one statement (and one prepared plan) for any number of values."""
+    return bindparam("texts", list(values), type_=ARRAY(Text))
+
+
+def _ids(values: Sequence[uuid.UUID]) -> Any:
+    return bindparam("ids", list(values), type_=ARRAY(PG_UUID(as_uuid=True)))
+
+
 def lane_of(key: str) -> int:
     """Stable across processes (unlike hash()), so every relay agrees on a key's lane."""
     return zlib.crc32(key.encode()) % LANES
@@ -103,22 +114,30 @@ SELECT count(*) FROM new_events
 """
 
 
-# Many new streams in one round trip (bulk imports): every event carries its own stream id and
-# version; a stream that already exists hits the unique key and voids the whole statement.
-_START = """
-WITH new_events AS (
+# Many streams in one round trip (bulk commands, imports): each stream is written only if it is
+# still at its expected version (`guard`, one index probe per stream); the caller compares the
+# count with what it sent and voids the transaction if a stream moved. The unique key stops a
+# writer that loses a race between the check and the insert, as in _APPEND.
+_APPEND_MANY = """
+WITH guard AS (
+    SELECT s.stream_id FROM unnest($4::text[], $5::int[]) AS s(stream_id, expected)
+    WHERE (SELECT coalesce(max(x.version), 0) FROM events x WHERE x.stream_id = s.stream_id)
+          = s.expected
+), new_events AS (
     INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version,
                         data, metadata, occurred_at)
     SELECT e.stream_id, $1, e.version, e.event_id, e.event_type, e.schema_version, e.data,
            $2::jsonb, $3
-    FROM unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::int[], $9::jsonb[])
+    FROM unnest($6::text[], $7::int[], $8::uuid[], $9::text[], $10::int[], $11::jsonb[])
          AS e(stream_id, version, event_id, event_type, schema_version, data)
+    WHERE e.stream_id IN (SELECT stream_id FROM guard)
     RETURNING event_id
 ), published AS (
     INSERT INTO outbox (lane, event_id, topic, key, headers, payload, traceparent)
-    SELECT o.lane, o.event_id, $10, o.key, o.headers, o.payload, $11
-    FROM unnest($12::smallint[], $13::uuid[], $14::text[], $15::jsonb[], $16::bytea[])
+    SELECT o.lane, o.event_id, $12, o.key, o.headers, o.payload, $13
+    FROM unnest($14::smallint[], $15::uuid[], $16::text[], $17::jsonb[], $18::bytea[])
          AS o(lane, event_id, key, headers, payload)
+    WHERE o.event_id IN (SELECT event_id FROM new_events)
     RETURNING event_id
 )
 SELECT count(*) FROM new_events
@@ -249,20 +268,51 @@ class EventStore:
     ) -> None:
         """Create many new streams in one statement (bulk imports).
 
-        Raises ConcurrencyConflict, writing nothing, if any of them already exists.
+        Raises ConcurrencyConflict if any of them already exists; the caller's transaction is
+        then void (roll it back: nothing of it may commit).
         """
+        await self.append_many(
+            conn,
+            stream_type,
+            [(stream_id, 0, new_events) for stream_id, new_events in streams],
+            actor=actor,
+            occurred_at=occurred_at,
+        )
+
+    async def append_many(
+        self,
+        conn: AsyncConnection,
+        stream_type: str,
+        streams: Sequence[tuple[str, int, Sequence[DomainEvent]]],
+        *,
+        actor: str,
+        causation_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> dict[str, int]:
+        """Append to many streams of one type in one statement: (stream, expected, events).
+
+        Returns each stream's new version. All or nothing: if any stream is not at its expected
+        version, raises ConcurrencyConflict (naming the first such stream) and the caller's
+        transaction is void (roll it back; `retrying` does). Streams are written in stream-id
+        order, so two bulk writers of overlapping streams wait for each other, never deadlock.
+        """
+        streams = sorted((s for s in streams if s[2]), key=lambda s: s[0])
         if not streams:
-            return
+            return {}
+        if len({stream_id for stream_id, _, _ in streams}) != len(streams):
+            raise ValueError("a stream appears twice in one append_many")
         occurred_at = occurred_at or datetime.now(UTC)
-        meta = _metadata(actor, None, None)
+        meta = _metadata(actor, None, causation_id)
         rows = _Rows()
-        for stream_id, new_events in streams:
+        for stream_id, expected, new_events in streams:
             for n, event in enumerate(new_events, start=1):
-                rows.add(self.registry, stream_id, n, event, occurred_at)
+                rows.add(self.registry, stream_id, expected + n, event, occurred_at)
         params = (
             stream_type,
             json.dumps(meta),
             occurred_at,
+            [stream_id for stream_id, _, _ in streams],
+            [expected for _, expected, _ in streams],
             rows.streams,
             rows.versions,
             rows.ids,
@@ -278,12 +328,23 @@ class EventStore:
             rows.payloads,
         )
         try:
-            await conn.exec_driver_sql(_START, params)
-        except IntegrityError as exc:
-            raise ConcurrencyConflict(streams[0][0], 0) from exc
-        for _, new_events in streams:
+            result = await conn.exec_driver_sql(_APPEND_MANY, params)
+        except IntegrityError as exc:  # lost a race after the check
+            raise ConcurrencyConflict(streams[0][0], streams[0][1]) from exc
+        if result.scalar_one() != len(rows.ids):
+            written = set(
+                (
+                    await conn.execute(
+                        select(events.c.stream_id).where(events.c.event_id == any_(_ids(rows.ids)))
+                    )
+                ).scalars()
+            )
+            stream_id, expected, _ = next(s for s in streams if s[0] not in written)
+            raise ConcurrencyConflict(stream_id, expected, await self.version(conn, stream_id))
+        for _, _, new_events in streams:
             for event in new_events:
                 metrics.EVENTS_APPENDED.labels(self.registry.service, event.event_type).inc()
+        return {stream_id: expected + len(new) for stream_id, expected, new in streams}
 
     async def version(self, conn: AsyncConnection, stream_id: str) -> int:
         result = await conn.execute(
@@ -301,34 +362,63 @@ class EventStore:
             .where(and_(events.c.stream_id == stream_id, events.c.version > after_version))
             .order_by(events.c.version)
         )
-        return [
-            RecordedEvent(
-                stream_id=row.stream_id,
-                version=row.version,
-                event_id=row.event_id,
-                global_position=row.global_position,
-                occurred_at=row.occurred_at,
-                metadata=row.metadata,
-                event=self.registry.load(row.event_type, row.schema_version, row.data),
-            )
-            for row in result
-        ]
+        return [self._recorded(row) for row in result]
+
+    def _recorded(self, row: Any) -> RecordedEvent:
+        return RecordedEvent(
+            stream_id=row.stream_id,
+            version=row.version,
+            event_id=row.event_id,
+            global_position=row.global_position,
+            occurred_at=row.occurred_at,
+            metadata=row.metadata,
+            event=self.registry.load(row.event_type, row.schema_version, row.data),
+        )
 
     async def load(self, conn: AsyncConnection, stream_id: str) -> Stream:
         """Latest snapshot (if any) plus the events after it."""
-        row = (
-            await conn.execute(
-                select(snapshots.c.version, snapshots.c.state).where(
-                    snapshots.c.stream_id == stream_id
+        return (await self.load_many(conn, [stream_id]))[stream_id]
+
+    async def load_many(
+        self, conn: AsyncConnection, stream_ids: Sequence[str]
+    ) -> dict[str, Stream]:
+        """`load` of many streams in two round trips whatever their number (bulk commands).
+
+        Every stream asked for is in the answer; one with no events is at version 0.
+        """
+        ids = list(dict.fromkeys(stream_ids))
+        taken = {
+            row.stream_id: Snapshot(row.version, row.state)
+            for row in await conn.execute(
+                select(snapshots.c.stream_id, snapshots.c.version, snapshots.c.state).where(
+                    snapshots.c.stream_id == any_(_texts(ids))
                 )
             )
-        ).first()
-        snapshot = Snapshot(row.version, row.state) if row else None
-        recorded = await self.read(
-            conn, stream_id, after_version=snapshot.version if snapshot else 0
+        }
+        after = func.coalesce(
+            select(snapshots.c.version)
+            .where(snapshots.c.stream_id == events.c.stream_id)
+            .scalar_subquery(),
+            0,
         )
-        version = recorded[-1].version if recorded else (snapshot.version if snapshot else 0)
-        return Stream(stream_id, version, recorded, snapshot)
+        recorded: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in ids}
+        result = await conn.execute(
+            select(events)
+            .where(and_(events.c.stream_id == any_(_texts(ids)), events.c.version > after))
+            .order_by(events.c.stream_id, events.c.version)
+        )
+        for row in result:
+            recorded[row.stream_id].append(self._recorded(row))
+        loaded = {}
+        for stream_id, stream_events in recorded.items():
+            snapshot = taken.get(stream_id)
+            version = (
+                stream_events[-1].version
+                if stream_events
+                else (snapshot.version if snapshot else 0)
+            )
+            loaded[stream_id] = Stream(stream_id, version, stream_events, snapshot)
+        return loaded
 
     async def save_snapshot(
         self, conn: AsyncConnection, stream_id: str, version: int, state: dict[str, Any]
