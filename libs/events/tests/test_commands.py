@@ -113,7 +113,11 @@ async def test_apply_many_decides_every_stream_at_once_all_or_nothing(
         applied = await counters.apply_many(
             conn, ["m1", "m2", "m3"], add({"m1": 2, "m2": 1, "m3": 0}), actor="t", after=after
         )
-    assert [(a.before, a.after, a.version) for a in applied] == [(0, 2, 1), (1, 2, 2), (0, 0, 0)]
+    assert [(a.before, a.after, a.version) for a in applied.values()] == [
+        (0, 2, 1),
+        (1, 2, 2),
+        (0, 0, 0),
+    ]
     assert seen == [[1, 2, 0]]
     with pytest.raises(ValueError):  # m2 would go over 3: m1 gets nothing either
         async with engine.begin() as conn:

@@ -131,6 +131,14 @@ async def test_slots(anonimo: httpx.AsyncClient, app: FastAPI, mundo: dict) -> N
     await assert_access_matrix(
         anonimo, app, "PUT", url, {**only({N: 200, E: 200}), OTRA: 403}, json={"cupos": 5}
     )
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "PUT",
+        f"/v1/programas/{mundo['programa']['programa_id']}/cupos",
+        {**only({N: 200, E: 200}), OTRA: 403},
+        json={"lineas": [{"municipio": MPIO, "periodo": "2026", "cupos": 5}]},
+    )
     await assert_access_matrix(anonimo, app, "GET", url, del_programa((N, D, M, E)))
     await assert_access_matrix(
         anonimo,

@@ -71,13 +71,13 @@ class Aggregate(Generic[S, C]):
         actor: str,
         causation_id: str | None = None,
         after: Callable[[AsyncConnection, Sequence[Applied[S]]], Awaitable[None]] | None = None,
-    ) -> list[Applied[S]]:
+    ) -> dict[str, Applied[S]]:
         """One command over many streams of this kind, inside the caller's transaction.
 
         One read of every stream, `decide` (pure: each stream's state → its new events; it may
         refuse the whole command), one guarded append of them all: all or nothing, and each
         stream's version still guards it (a lost race is a ConcurrencyConflict, as in `apply`).
-        Answers an Applied per stream, in `stream_ids` order; `after` runs once, with them all,
+        Answers each stream's Applied (by stream id); `after` runs once, with them all,
         if any stream got events.
         """
         loaded = await self.load_many(conn, stream_ids)
@@ -89,13 +89,15 @@ class Aggregate(Generic[S, C]):
             actor=actor,
             causation_id=causation_id,
         )
-        applied = []
+        applied = {}
         for stream_id, (state, version) in loaded.items():
             events = list(new.get(stream_id, ()))
             after_state = self.evolve_from(events, state) if events else state
-            applied.append(Applied(state, after_state, versions.get(stream_id, version), events))
+            applied[stream_id] = Applied(
+                state, after_state, versions.get(stream_id, version), events
+            )
         if after is not None and versions:
-            await after(conn, applied)
+            await after(conn, list(applied.values()))
         return applied
 
     async def apply(

@@ -387,6 +387,8 @@ class EventStore:
         Every stream asked for is in the answer; one with no events is at version 0.
         """
         ids = list(dict.fromkeys(stream_ids))
+        if not ids:
+            return {}
         taken = {
             row.stream_id: Snapshot(row.version, row.state)
             for row in await conn.execute(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from accompaniment.ejemplos import hogar_completo, integrante_completo
+from offer.api_cupos import MAX_LINEAS
 
 from juntos_simulacion.cliente import Cliente, Rechazo, en_paralelo
 from juntos_simulacion.medidas import Medida
@@ -310,7 +311,9 @@ async def plan(ctx: Contexto, m: Medida) -> None:
 
 
 async def oferta(ctx: Contexto, m: Medida) -> None:
-    """Programs (`POST /v1/programas`) then their slots (`PUT .../cupos/{municipio}/{periodo}`)."""
+    """Programs (`POST /v1/programas`), then each program's slot lines in one request
+    (`PUT /v1/programas/{id}/cupos`, at most MAX_LINEAS lines a request); items = programs +
+    lines."""
 
     async def programa(cuerpo: dict[str, Any]) -> None:
         await ctx.cliente.pedir(
@@ -320,18 +323,28 @@ async def oferta(ctx: Contexto, m: Medida) -> None:
 
     await en_paralelo(_ndjson(ctx.dir / "programas.ndjson"), programa, ctx.concurrencia)
 
-    async def cupos(c: dict[str, Any]) -> None:
+    por_programa: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in _ndjson(ctx.dir / "cupos.ndjson"):
+        por_programa[c["programa_id"]].append(
+            {"municipio": c["municipio"], "periodo": c["periodo"], **c["entrada"]}
+        )
+    pedidos = [
+        (pid, lineas[i : i + MAX_LINEAS])
+        for pid, lineas in por_programa.items()
+        for i in range(0, len(lineas), MAX_LINEAS)
+    ]
+
+    async def cupos(pedido: tuple[str, list[dict[str, Any]]]) -> None:
+        pid, lineas = pedido
         await ctx.cliente.pedir(
             "PUT",
-            ctx.url(
-                "offer", f"/v1/programas/{c['programa_id']}/cupos/{c['municipio']}/{c['periodo']}"
-            ),
+            ctx.url("offer", f"/v1/programas/{pid}/cupos"),
             token(*NACIONAL),
-            json=c["entrada"],
+            json={"lineas": lineas},
         )
-        m.items += 1
+        m.items += len(lineas)
 
-    await en_paralelo(_ndjson(ctx.dir / "cupos.ndjson"), cupos, ctx.concurrencia)
+    await en_paralelo(pedidos, cupos, ctx.concurrencia)
 
 
 def _ndjson(ruta: Path) -> Iterator[dict[str, Any]]:

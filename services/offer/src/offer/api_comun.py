@@ -45,10 +45,11 @@ async def responder(
     request: Request,
     p: Principal,
     key: str | None,
-    run: Callable[[], Awaitable[tuple[BaseModel, int]]],
+    run: Callable[[], Awaitable[tuple[BaseModel, int | None]]],
     status: int = 200,
 ) -> Response:
-    """Run a command with idempotency; map the domain's refusals to problems."""
+    """Run a command with idempotency; map the domain's refusals to problems. The version
+    `run` answers is the ETag (None: no single stream, no ETag)."""
 
     async def produce() -> Response:
         try:
@@ -60,24 +61,28 @@ async def responder(
                 412, str(stale), type="stale-version", headers={"ETag": f'"{stale.actual}"'}
             ) from None
         return JSONResponse(
-            cuerpo.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{v}"'}
+            cuerpo.model_dump(mode="json"),
+            status_code=status,
+            headers={"ETag": f'"{v}"'} if v is not None else None,
         )
 
     return await idempotent(request, p, key, produce)
 
 
 async def programa_en_alcance(
-    conn: AsyncConnection, p: Principal, programa_id: uuid.UUID, municipio: str | None = None
+    conn: AsyncConnection, p: Principal, programa_id: uuid.UUID, *municipios: str
 ) -> Any:
-    """The program's row, or 404; 403 outside the caller's entity or territory."""
+    """The program's row, or 404; 403 outside the caller's entity or territory (in any of
+    `municipios` when the command touches those)."""
     fila = await queries.programa(conn, str(programa_id))
     if fila is None:
         raise Problem(404, "no program with that id", type="not-found")
     if p.role is Role.ENTIDAD:
         if fila.entidad != p.entidad:
             raise Problem(403, "the program belongs to another entity", type="out-of-scope")
-    elif municipio is not None:
-        p.ensure_municipio(municipio)
+    elif municipios:
+        for municipio in municipios:
+            p.ensure_municipio(municipio)
     elif not any(p.can_see_municipio(m) for m in fila.municipios):
         raise Problem(403, "the program runs outside your scope", type="out-of-scope")
     return fila

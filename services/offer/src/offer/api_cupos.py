@@ -27,6 +27,29 @@ class CuposEntrada(BaseModel):
     cupos: int = Field(ge=0, le=1_000_000)
 
 
+MAX_LINEAS = 2_000
+
+
+class LineaEntrada(CuposEntrada):
+    municipio: Municipio
+    periodo: Periodo
+
+
+class LineasEntrada(BaseModel):
+    lineas: list[LineaEntrada] = Field(
+        min_length=1,
+        max_length=MAX_LINEAS,
+        description=f"at most {MAX_LINEAS:,} lines, each (municipio, periodo) once; "
+        "more: split them over several requests",
+    )
+
+
+class LineasVista(BaseModel):
+    programa_id: str
+    cambiadas: int = Field(description="lines whose capacity or LB changed (the others were set)")
+    lineas: list[CuposVista] = Field(description="every line after the request, in its order")
+
+
 class AsignacionEntrada(BaseModel):
     familia_id: Id
     integrante_id: Id | None = Field(None, description="Required by INTEGRANTE programs")
@@ -142,6 +165,47 @@ async def habilitar_cupos(
         await handlers.habilitar_cupos(s, pid, municipio, periodo, entrada.cupos, actor=p.sub)
         vista = await _vista_de_stream(s, pid, municipio, periodo)
         return vista, vista.version
+
+    return await responder(request, p, None, run)  # type: ignore[return-value]
+
+
+@router.put(
+    "/programas/{programa_id}/cupos",
+    summary="Slots of the program in many municipalities and periods at once (replaces each)",
+    description="Each line as `PUT .../cupos/{municipio}/{periodo}` (same events, the same "
+    "line again changes nothing), in one transaction: if any line is refused, nothing is "
+    "changed and the 422 names every refused line by its index (`motivos`). Lines not listed "
+    f"stay as they are. At most {MAX_LINEAS:,} lines per request.",
+    responses=CONFLICTOS,
+)
+async def habilitar_lineas(
+    programa_id: uuid.UUID,
+    entrada: LineasEntrada,
+    request: Request,
+    s: Srv,
+    p: Annotated[Principal, Depends(require(N, E))],
+) -> LineasVista:
+    pid = str(programa_id)
+    async with s.engine.connect() as conn:
+        await programa_en_alcance(conn, p, programa_id, *{x.municipio for x in entrada.lineas})
+    lineas = [domain.LineaCupos(x.municipio, x.periodo, x.cupos) for x in entrada.lineas]
+
+    async def run() -> tuple[BaseModel, int | None]:
+        hechos = await handlers.habilitar_lineas(s, pid, lineas, actor=p.sub)
+        vistas = [
+            CuposVista(
+                programa_id=pid,
+                municipio=x.municipio,
+                periodo=x.periodo,
+                capacidad=h.after.capacidad,
+                asignados=len(h.after.asignados),
+                libres=h.after.libres,
+                version=h.version,
+            )
+            for x, h in zip(lineas, hechos, strict=True)
+        ]
+        cambiadas = sum(1 for h in hechos if h.events)
+        return LineasVista(programa_id=pid, cambiadas=cambiadas, lineas=vistas), None
 
     return await responder(request, p, None, run)  # type: ignore[return-value]
 

@@ -359,6 +359,47 @@ def _habilitar(state: Cupos, c: HabilitarCupos) -> list[DomainEvent]:
     ]
 
 
+@dataclass(frozen=True)
+class LineaCupos:
+    """One line of a bulk slots command: the capacity of a municipality and period."""
+
+    municipio: str
+    periodo: str
+    cupos: int
+
+
+def habilitar_lineas(
+    programa: Programa, lineas: Sequence[LineaCupos], estados: Mapping[str, Cupos]
+) -> dict[str, list[DomainEvent]]:
+    """Each line as `HabilitarCupos` on its stream's state (`estados`, by stream id); one bad
+    line refuses them all, naming every bad line by its index (a line twice is bad too)."""
+    programa.vigente()
+    nuevos: dict[str, list[DomainEvent]] = {}
+    primera: dict[str, int] = {}
+    motivos: list[str] = []
+    for i, x in enumerate(lineas):
+        stream = cupos_stream(programa.programa_id, x.municipio, x.periodo)
+        if stream in primera:
+            motivos.append(
+                f"lineas[{i}]: the same municipality and period as lineas[{primera[stream]}]"
+            )
+            continue
+        primera[stream] = i
+        comando = HabilitarCupos(programa, x.municipio, x.periodo, x.cupos)
+        try:
+            nuevos[stream] = _habilitar(estados[stream], comando)
+        except ReglaIncumplida as regla:
+            motivos.append(f"lineas[{i}]: {regla}")
+    if motivos:
+        raise ReglaIncumplida(
+            f"{len(motivos)} of {len(lineas)} lines cannot be applied; nothing was changed",
+            status=422,
+            codigo="invalid-lines",
+            motivos=motivos,
+        )
+    return nuevos
+
+
 def _asignar(state: Cupos, c: AsignarCupo, ocupacion: Ocupacion, nuevos: int) -> CupoAsignado:
     """One slot; `ocupacion` and `nuevos` count the slots a batch has already taken."""
     datos = c.programa.vigente()

@@ -9,7 +9,7 @@ caller named the version it saw (If-Match): then it gets StaleVersion.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -29,6 +29,7 @@ from offer.domain import (
     Cupos,
     HabilitarCupos,
     LiberarCupo,
+    LineaCupos,
     Programa,
     ReglaIncumplida,
     cupos_stream,
@@ -131,17 +132,20 @@ async def mandar_programa(
             ahora.municipios,
         ):
             return
-        # the program's slots follow it: new LB, or 0 where it no longer runs
-        for fila in await queries.cupos_de_programa(conn, programa_id):
-            n = fila.capacidad if fila.municipio in ahora.municipios else 0
-            comando = HabilitarCupos(hecho.after, fila.municipio, fila.periodo, n)
-            await cupos.apply(
-                conn,
-                cupos_stream(programa_id, fila.municipio, fila.periodo),
-                given(comando),
-                actor=actor,
-                after=_despues_cupos(actor, {}),
+        # the program's slots follow it: new LB, or 0 where it no longer runs (one command)
+        lineas = [
+            LineaCupos(
+                f.municipio, f.periodo, f.capacidad if f.municipio in ahora.municipios else 0
             )
+            for f in await queries.cupos_de_programa(conn, programa_id)
+        ]
+        await cupos.apply_many(
+            conn,
+            [cupos_stream(programa_id, x.municipio, x.periodo) for x in lineas],
+            lambda estados: domain.habilitar_lineas(hecho.after, lineas, estados),
+            actor=actor,
+            after=lambda conn, hechos: _reflejar(conn, hechos, actor, {}),
+        )
         municipios = await queries.municipios_con_cupos(conn, programa_id)
         logros = set(ahora.logros) | set(antes.logros if antes else ())
         await balance.ajustar(
@@ -167,18 +171,35 @@ async def mandar_programa(
 
 def _despues_cupos(actor: str, desde: dict[str, date], causation_id: str | None = None):
     async def despues(conn: AsyncConnection, hecho: Applied[Cupos]) -> None:
-        entidad = str(getattr(hecho.events[0], "entidad", ""))
-        await proyecciones.cupos(conn, hecho.after, hecho.version, entidad, hecho.events, desde)
-        habilitados = [e for e in hecho.events if isinstance(e, CuposHabilitados)]
-        if habilitados:
-            await balance.ajustar(
-                conn,
-                suministro={(e.municipio, lb) for e in habilitados for lb in e.logros},
-                actor=actor,
-                causation_id=causation_id,
-            )
+        await _reflejar(conn, [hecho], actor, desde, causation_id)
 
     return despues
+
+
+async def _reflejar(
+    conn: AsyncConnection,
+    hechos: Sequence[Applied[Cupos]],
+    actor: str,
+    desde: dict[str, date],
+    causation_id: str | None = None,
+) -> None:
+    """Read models and the demand-supply balance after slot streams changed."""
+    cambiados = [h for h in hechos if h.events]
+    nuevos = [e for h in cambiados for e in h.events]
+    await proyecciones.cupos(
+        conn,
+        [(h.after, h.version, str(getattr(h.events[0], "entidad", ""))) for h in cambiados],
+        nuevos,
+        desde,
+    )
+    habilitados = [e for e in nuevos if isinstance(e, CuposHabilitados)]
+    if habilitados:
+        await balance.ajustar(
+            conn,
+            suministro={(e.municipio, lb) for e in habilitados for lb in e.logros},
+            actor=actor,
+            causation_id=causation_id,
+        )
 
 
 async def habilitar_cupos(
@@ -198,6 +219,30 @@ async def habilitar_cupos(
             after=_despues_cupos(actor, {}),
         ),
     )
+
+
+async def habilitar_lineas(
+    srv: Servicios, programa_id: str, lineas: Sequence[LineaCupos], *, actor: str
+) -> list[Applied[Cupos]]:
+    """Many lines of one program in one transaction: each as `habilitar_cupos`, all or nothing.
+
+    One read of the program and of every line's stream, one append of all the events, one
+    balance adjustment; answers an Applied per line, in the lines' order.
+    """
+    streams = [cupos_stream(programa_id, x.municipio, x.periodo) for x in lineas]
+
+    async def run(conn: AsyncConnection) -> list[Applied[Cupos]]:
+        programa, _ = await cargar_programa(conn, programa_id)
+        hechos = await cupos.apply_many(
+            conn,
+            streams,
+            lambda estados: domain.habilitar_lineas(programa, lineas, estados),
+            actor=actor,
+            after=lambda conn, hechos: _reflejar(conn, hechos, actor, {}),
+        )
+        return [hechos[s] for s in streams]
+
+    return await ejecutar(srv.engine, run)
 
 
 async def asignar_cupo(

@@ -68,13 +68,12 @@ async def programa(conn: AsyncConnection, p: Programa, version: int) -> None:
 
 async def cupos(
     conn: AsyncConnection,
-    c: Cupos,
-    version: int,
-    entidad: str,
+    streams: Sequence[tuple[Cupos, int, str]],
     nuevos: Sequence[DomainEvent],
     desde: Mapping[str, date] | None = None,
 ) -> None:
-    """The stream's counters, and one row per assigned slot (`desde`: when its LB got pending)."""
+    """Each stream's counters (state, version, entidad: one statement for them all), and one
+    row per slot `nuevos` assigned or released (`desde`: when its LB got pending)."""
     await conn.execute(
         text(
             """
@@ -87,15 +86,18 @@ async def cupos(
             WHERE cupos.version < excluded.version
             """
         ),
-        {
-            "p": c.programa_id,
-            "m": c.municipio,
-            "per": c.periodo,
-            "e": entidad,
-            "cap": c.capacidad,
-            "a": len(c.asignados),
-            "v": version,
-        },
+        [
+            {
+                "p": c.programa_id,
+                "m": c.municipio,
+                "per": c.periodo,
+                "e": entidad,
+                "cap": c.capacidad,
+                "a": len(c.asignados),
+                "v": version,
+            }
+            for c, version, entidad in streams
+        ],
     )
     asignados = [
         {
