@@ -21,6 +21,7 @@ from bench import (
     append,
     asignacion,
     consumer,
+    cupos,
     demanda,
     importacion,
     indicadores,
@@ -46,12 +47,14 @@ BENCHES = {
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
+    "cupos": cupos.run,  # also a served app with OpenTelemetry, like linea-base
 }
 EVENTS = 200_000
 DEFAULT_EVENTS = {  # N when --events is not given
     "reglas": 20_000,
     "linea-base": 10_000,
     "asignacion": asignacion.DEMANDA,
+    "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,
     "indicadores": 100_000,
 }

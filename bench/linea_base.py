@@ -82,9 +82,9 @@ class Peticion:
     http: bytes  # the whole HTTP/1.1 request, head and body
 
 
-def _http(url: str, token: str, cuerpo: bytes) -> bytes:
+def _http(url: str, token: str, cuerpo: bytes, metodo: str = "POST") -> bytes:
     head = (
-        f"POST {url} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+        f"{metodo} {url} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(cuerpo)}\r\n\r\n"
     )
     return head.encode() + cuerpo
@@ -280,9 +280,13 @@ async def cliente(port: int) -> AsyncIterator[asyncio.Queue[Conexion]]:
 
 
 async def enviar(
-    conexiones: asyncio.Queue[Conexion], label: str, lote: Sequence[Peticion]
+    conexiones: asyncio.Queue[Conexion],
+    label: str,
+    lote: Sequence[Peticion],
+    esperado: int = 201,
 ) -> list[float]:
-    """POST each request, CONCURRENCY in flight; each one's latency (s). Raises on a non-201."""
+    """Send each request, CONCURRENCY in flight; each one's latency (s). Raises on another
+    status than `esperado`."""
     latencias: list[float] = []
     errores: list[str] = []
 
@@ -292,7 +296,7 @@ async def enviar(
         status, respuesta = await conexion.enviar(p.http)
         latencias.append(time.perf_counter() - started)
         conexiones.put_nowait(conexion)
-        if status != 201:
+        if status != esperado:
             errores.append(f"{p.url}: {status} {respuesta[:300]!r}")
 
     await in_parallel(label, lote, una)
