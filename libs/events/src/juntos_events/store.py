@@ -293,8 +293,9 @@ class EventStore:
 
         Returns each stream's new version. All or nothing: if any stream is not at its expected
         version, raises ConcurrencyConflict (naming the first such stream) and the caller's
-        transaction is void (roll it back; `retrying` does). Streams are written in stream-id
-        order, so two bulk writers of overlapping streams wait for each other, never deadlock.
+        transaction is void (roll it back; `retrying` does). Rows go in in stream-id order, so
+        two bulk writers of overlapping streams meet them in the same order (a deadlock
+        PostgreSQL would still break is the caller's to retry, as for any statement).
         """
         streams = sorted((s for s in streams if s[2]), key=lambda s: s[0])
         if not streams:
