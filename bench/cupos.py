@@ -26,6 +26,7 @@ CuposHabilitados per line, and the single and bulk paths the same events (but th
 
 from __future__ import annotations
 
+import cProfile
 import json
 import random
 import secrets
@@ -47,9 +48,11 @@ from offer.api_cupos import MAX_LINEAS
 from offer.main import create_app
 from offer.settings import OfferSettings
 
+from bench import report
 from bench.linea_base import (
     Lado,
     Peticion,
+    Servidor,
     _http,
     asyncpg_sin_instrumentar,
     cliente,
@@ -119,11 +122,21 @@ def en_lote(p: Programa, token: str) -> Peticion:
     return Peticion(url, _http(url, token, _json({"lineas": lineas}), "PUT"))
 
 
-async def _medir(conexiones: Any, servers: Servers, label: str, lote: list[Peticion]) -> Lado:
+async def _medir(
+    servidor: Servidor, conexiones: Any, servers: Servers, lado: str, lote: list[Peticion]
+) -> Lado:
+    """The timed PUTs; with --profile, the server's thread has its own profile."""
+    perfil = None
+    if report.PROFILING:
+        perfil = report.PROFILES.setdefault(f"cupos-{lado}-server", cProfile.Profile())
     servers.checkpoint()
     release_memory()
-    with Phase(profile_as=f"cupos-{label}") as phase:
-        latencias = await enviar(conexiones, f"PUT {label}", lote, esperado=200)
+    if perfil:
+        servidor.perfilar(perfil, True)
+    with Phase(profile_as=f"cupos-{lado}-client") as phase:
+        latencias = await enviar(conexiones, f"PUT ({lado})", lote, esperado=200)
+    if perfil:
+        servidor.perfilar(perfil, False)
     return Lado(phase, latencias, 0.0)
 
 
@@ -149,9 +162,9 @@ async def project(
         calentar = [en_lote(warm[1], token)]
         await enviar(conexiones, "warm-up PUT lines (untimed)", calentar, esperado=200)
         una_por_linea = [q for p in uno for q in por_linea(p, token)]
-        individual = await _medir(conexiones, servers, "one line a request", una_por_linea)
+        individual = await _medir(servidor, conexiones, servers, "single", una_por_linea)
         por_programa = [en_lote(p, token) for p in lote]
-        masivo = await _medir(conexiones, servers, "a program's lines a request", por_programa)
+        masivo = await _medir(servidor, conexiones, servers, "bulk", por_programa)
     return individual, masivo, uri
 
 
