@@ -132,6 +132,13 @@ async def _vista_de_stream(
         estado, v = await handlers.cupos.load(
             conn, domain.cupos_stream(programa_id, municipio, periodo)
         )
+    return _vista(programa_id, municipio, periodo, estado, v)
+
+
+def _vista(
+    programa_id: str, municipio: str, periodo: str, estado: domain.Cupos, version: int
+) -> CuposVista:
+    """A line as its stream has it (a line never enabled: 0 slots, version 0)."""
     return CuposVista(
         programa_id=programa_id,
         municipio=municipio,
@@ -139,7 +146,7 @@ async def _vista_de_stream(
         capacidad=estado.capacidad,
         asignados=len(estado.asignados),
         libres=estado.libres,
-        version=v,
+        version=version,
     )
 
 
@@ -193,15 +200,7 @@ async def habilitar_lineas(
     async def run() -> tuple[BaseModel, int | None]:
         hechos = await handlers.habilitar_lineas(s, pid, lineas, actor=p.sub)
         vistas = [
-            CuposVista(
-                programa_id=pid,
-                municipio=x.municipio,
-                periodo=x.periodo,
-                capacidad=h.after.capacidad,
-                asignados=len(h.after.asignados),
-                libres=h.after.libres,
-                version=h.version,
-            )
+            _vista(pid, x.municipio, x.periodo, h.after, h.version)
             for x, h in zip(lineas, hechos, strict=True)
         ]
         cambiadas = sum(1 for h in hechos if h.events)
