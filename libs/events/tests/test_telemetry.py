@@ -59,6 +59,7 @@ async def test_with_no_exporter_nothing_is_recorded_yet_the_trace_context_still_
     assert proc.returncode == 0
     seen = json.loads(out.decode().strip().splitlines()[-1])
     assert seen["sin"]["recording"] is False, "no exporter: spans record nothing"
+    assert seen["sin"]["queries_wrapped"] is False, "nor does each statement pay for a span"
     assert seen["con"]["recording"] is True
     assert seen["exportados"] == ["CLIENT", "SERVER"], "with an exporter, the query's span too"
 

@@ -18,8 +18,9 @@ OTEL_TRACES_SAMPLER, when set, replaces this.
 
 With no exporter nothing is recorded at all: every span is a non-recording one, which still gets
 its trace and span ids, so the W3C trace context keeps flowing (outbox rows, Kafka headers, log
-lines) at almost no cost. Recording them for nobody was ~10 % of each service's CPU in
-`juntos simulate run` (bench/README.md). An exporter added later (tests) turns recording on.
+lines) at almost no cost, and queries are not instrumented. Recording them for nobody was about
+a tenth of each service's CPU in `juntos simulate run` (bench/README.md). An exporter added
+later (tests) turns recording on.
 """
 
 from __future__ import annotations
@@ -116,9 +117,15 @@ def _sampler() -> Sampler | None:
 
 
 def _export(provider: TracerProvider, processor: SpanProcessor) -> None:
+    """Spans go somewhere from now on: record them, queries included.
+
+    Queries are instrumented only then: their spans carry no context anywhere, and the wrapper
+    costs each statement a regex and attribute building even when nothing records.
+    """
     provider.add_span_processor(processor)
     if isinstance(provider.sampler, _WhileExporting):
         provider.sampler.exporting = True
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # idempotent
 
 
 def _exporter(kind: str) -> SpanExporter | None:
@@ -158,7 +165,6 @@ def setup_telemetry(service_name: str, exporter: SpanExporter | None = None) -> 
         processor = SimpleSpanProcessor if exporter is not None else BatchSpanProcessor
         _export(provider, processor(chosen))
     trace.set_tracer_provider(provider)
-    AsyncPGInstrumentor().instrument()
     _configured = provider
     return provider
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from juntos_events.store import EventStore
 from juntos_events.telemetry import setup_telemetry
 from opentelemetry import trace
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -43,6 +44,7 @@ async def main(database_url: str, service: str) -> None:
     store = EventStore(make_registry(service))
     setup_telemetry(service)
     unexported = await request(store, database_url, "fam-sin-exportador")
+    unexported["queries_wrapped"] = AsyncPGInstrumentor().is_instrumented_by_opentelemetry
     spans = InMemorySpanExporter()
     setup_telemetry(service, exporter=spans)
     exported = await request(store, database_url, "fam-con-exportador")
