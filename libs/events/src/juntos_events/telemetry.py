@@ -16,11 +16,11 @@ polling, readiness checks, migrations) starts no trace: it would flood the trace
 meaningless trace per poll. Spans inside a request or a message are all kept.
 OTEL_TRACES_SAMPLER, when set, replaces this.
 
-With no exporter nothing is recorded at all: every span is a non-recording one, which still gets
-its trace and span ids, so the W3C trace context keeps flowing (outbox rows, Kafka headers, log
-lines) at almost no cost, and queries are not instrumented. Recording them for nobody was about
-a tenth of each service's CPU in `juntos simulate run` (bench/README.md). An exporter added
-later (tests) turns recording on.
+With no exporter nothing is recorded (unless OTEL_TRACES_SAMPLER chose a sampler): every span
+is a non-recording one, which still gets its trace and span ids, so the W3C trace context keeps
+flowing (outbox rows, Kafka headers, log lines) at almost no cost; and queries are not
+instrumented. Recording them for nobody was about a tenth of each service's CPU in
+`juntos simulate run` (bench/README.md). An exporter added later (tests) turns both on.
 """
 
 from __future__ import annotations
@@ -89,21 +89,11 @@ class _WhileExporting(Sampler):
         self.inner = inner
         self.exporting = False
 
-    def should_sample(
-        self,
-        parent_context: Any,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Any = None,
-        links: Any = None,
-        trace_state: Any = None,
-    ) -> SamplingResult:
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        """Whatever the arguments (the SDK's signature grows): `inner` decides, or nobody."""
         if not self.exporting:
             return SamplingResult(Decision.DROP)
-        return self.inner.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
+        return self.inner.should_sample(*args, **kwargs)
 
     def get_description(self) -> str:
         return f"WhileExporting{{{self.inner.get_description()}}}"
