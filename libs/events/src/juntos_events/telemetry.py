@@ -15,6 +15,12 @@ A database call that belongs to no request and no message (the relay's and the c
 polling, readiness checks, migrations) starts no trace: it would flood the trace viewer with one
 meaningless trace per poll. Spans inside a request or a message are all kept.
 OTEL_TRACES_SAMPLER, when set, replaces this.
+
+With no exporter nothing is recorded (unless OTEL_TRACES_SAMPLER chose a sampler): every span
+is a non-recording one, which still gets its trace and span ids, so the W3C trace context keeps
+flowing (outbox rows, Kafka headers, log lines) at almost no cost; and queries are not
+instrumented. Recording them for nobody was about a tenth of each service's CPU in
+`juntos simulate run` (bench/README.md). An exporter added later (tests) turns both on.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -76,11 +82,40 @@ class _NoBackgroundQueries(Sampler):
         return "NoBackgroundQueries"
 
 
+class _WhileExporting(Sampler):
+    """`inner` once spans go somewhere; until then nothing is recorded (ids are still made)."""
+
+    def __init__(self, inner: Sampler) -> None:
+        self.inner = inner
+        self.exporting = False
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        """Whatever the arguments (the SDK's signature grows): `inner` decides, or nobody."""
+        if not self.exporting:
+            return SamplingResult(Decision.DROP)
+        return self.inner.should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return f"WhileExporting{{{self.inner.get_description()}}}"
+
+
 def _sampler() -> Sampler | None:
     """Ours unless the operator chose one (None lets the SDK read OTEL_TRACES_SAMPLER)."""
     if os.environ.get("OTEL_TRACES_SAMPLER"):
         return None
-    return ParentBased(root=_NoBackgroundQueries())
+    return _WhileExporting(ParentBased(root=_NoBackgroundQueries()))
+
+
+def _export(provider: TracerProvider, processor: SpanProcessor) -> None:
+    """Spans go somewhere from now on: record them, queries included.
+
+    Queries are instrumented only then: their spans carry no context anywhere, and the wrapper
+    costs each statement a regex and attribute building even when nothing records.
+    """
+    provider.add_span_processor(processor)
+    if isinstance(provider.sampler, _WhileExporting):
+        provider.sampler.exporting = True
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # idempotent
 
 
 def _exporter(kind: str) -> SpanExporter | None:
@@ -102,7 +137,7 @@ def setup_telemetry(service_name: str, exporter: SpanExporter | None = None) -> 
     global _configured
     if _configured is not None:
         if exporter is not None:
-            _configured.add_span_processor(SimpleSpanProcessor(exporter))
+            _export(_configured, SimpleSpanProcessor(exporter))
         return _configured
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", SEMCONV_OPT_IN)
     provider = TracerProvider(
@@ -118,9 +153,8 @@ def setup_telemetry(service_name: str, exporter: SpanExporter | None = None) -> 
     chosen = exporter or _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none").lower())
     if chosen is not None:
         processor = SimpleSpanProcessor if exporter is not None else BatchSpanProcessor
-        provider.add_span_processor(processor(chosen))
+        _export(provider, processor(chosen))
     trace.set_tracer_provider(provider)
-    AsyncPGInstrumentor().instrument()
     _configured = provider
     return provider
 
