@@ -110,7 +110,7 @@ async def aplicar(
         for operacion in operaciones:
             if isinstance(operacion, Hecho):
                 historia = proyeccion.historia(operacion.entidad)
-                await _hecho(conn, _Sql.de(esquema, historia), operacion, envelope.time)
+                await _hecho(conn, esquema, historia, operacion, envelope.time)
             else:
                 await _punto(conn, esquema, proyeccion, operacion)
         aplicadas += 1
@@ -196,23 +196,27 @@ class _Sql:
         return (clave, sub, *resto) if self.historia.sub else (clave, *resto)
 
 
-async def _hecho(conn: AsyncConnection, sql: _Sql, hecho: Hecho, t: datetime) -> None:
-    h = sql.historia
+async def _hecho(
+    conn: AsyncConnection, esquema: str, h: Historia, hecho: Hecho, t: datetime
+) -> None:
+    sql = _Sql.de(esquema, h)
     actual = (await conn.exec_driver_sql(sql.leer_actual, (hecho.clave,))).first()
     await conn.exec_driver_sql(sql.guardar_hecho, (hecho.clave, t, json.dumps(hecho.cambio)))
     if actual is not None and t < actual[0]:
-        await _replegar(conn, sql, hecho.clave)
+        await _replegar(conn, esquema, h, hecho.clave)
         log.info(
             "late event placed in its history", tabla=h.tabla, clave=hecho.clave, t=t.isoformat()
         )
         return
     antes = json_de(actual[1]) if actual is not None else {}
     despues = domain.evolucionar(antes, hecho.cambio)
-    nuevas = h.filas(despues)
-    if nuevas != h.filas(antes):
-        vigentes, terminan = await _filas_en(conn, sql, hecho.clave, t)
-        avance = domain.avanzar(vigentes, terminan, nuevas, t)
-        await _avanzar(conn, sql, hecho.clave, t, avance)
+    for historia in h.con_derivadas():
+        nuevas = historia.filas(despues)
+        if nuevas != historia.filas(antes):
+            sql_h = _Sql.de(esquema, historia)
+            vigentes, terminan = await _filas_en(conn, sql_h, hecho.clave, t)
+            avance = domain.avanzar(vigentes, terminan, nuevas, t)
+            await _avanzar(conn, sql_h, hecho.clave, t, avance)
     await conn.exec_driver_sql(sql.guardar_actual, (hecho.clave, t, json.dumps(despues)))
 
 
@@ -245,16 +249,26 @@ async def _avanzar(
         )
 
 
-async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
-    """Rewrite an entity's history from all its facts (a late fact was just stored)."""
+async def _replegar(conn: AsyncConnection, esquema: str, h: Historia, clave: str) -> None:
+    """Rewrite an entity's histories from all its facts (a late fact was just stored)."""
+    sql = _Sql.de(esquema, h)
     hechos = [
         (t, json_de(cambio)) for t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (clave,))
     ]
+    historias, estado = domain.tramos_de_varias(hechos, [d.filas for d in h.con_derivadas()])
+    for derivada, historia in zip(h.con_derivadas(), historias, strict=True):
+        await _reescribir(conn, _Sql.de(esquema, derivada), clave, historia)
+    ultimo = hechos[-1][0]
+    await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
+
+
+async def _reescribir(
+    conn: AsyncConnection, sql: _Sql, clave: str, historia: list[domain.Tramo]
+) -> None:
     h = sql.historia
     await conn.exec_driver_sql(sql.borrar_todo, (clave,))
     abiertas = []
     cerradas = []
-    historia, estado = domain.tramos_y_estado(hechos, h.filas)
     for tramo in historia:
         if tramo.hasta is None:
             abiertas.append(sql.params(clave, tramo.sub, tramo.desde, *tramo.valores))
@@ -269,8 +283,6 @@ async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
         fin = n + len(h.nombres) + 1
         insertar_cerrada = sql.insertar.replace("'infinity'", f"${fin}", 1)
         await conn.exec_driver_sql(insertar_cerrada, cerradas)
-    ultimo = hechos[-1][0]
-    await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
 
 
 def json_de(valor: Any) -> Any:
