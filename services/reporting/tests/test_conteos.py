@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from juntos_catalogo import catalogo
 from juntos_events.migrate import upgrade
 from reporting import handlers, queries
-from reporting.proyecciones import LOGROS, PROYECCIONES, TODOS, Historia
+from reporting.proyecciones import (
+    LOGROS,
+    NIVELES_CONTEO,
+    PROYECCIONES,
+    TODOS,
+    Historia,
+    tablas_de_conteo,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -68,17 +75,20 @@ async def _conteos(engine: AsyncEngine) -> dict[str, tuple[list[tuple], list[tup
     """Each count table as stored, and as counted from its rows now."""
     resultado = {}
     for proyeccion, tabla, municipio, columnas, cuenta in _contables():
-        nombres = ", ".join(["municipio", *columnas])
-        guardado = await filas(
-            engine, f"SELECT {nombres}, n FROM {{{proyeccion}}}.{tabla}_conteo ORDER BY {nombres}"
-        )
-        contado = await filas(
-            engine,
-            f"SELECT {nombres}, count(*) FROM (SELECT {municipio} AS municipio"
-            f"{''.join(', ' + c for c in columnas)} FROM {{{proyeccion}}}.{tabla}"
-            f" WHERE {cuenta}) x GROUP BY {nombres} ORDER BY {nombres}",
-        )
-        resultado[tabla] = (guardado, contado)
+        for sufijo, territorio in NIVELES_CONTEO:
+            nombres = ", ".join([territorio, *columnas])
+            origen = f"{municipio} AS municipio" if territorio == "municipio" else territorio
+            guardado = await filas(
+                engine,
+                f"SELECT {nombres}, n FROM {{{proyeccion}}}.{tabla}_{sufijo} ORDER BY {nombres}",
+            )
+            contado = await filas(
+                engine,
+                f"SELECT {nombres}, count(*) FROM (SELECT {origen}"
+                f"{''.join(', ' + c for c in columnas)} FROM {{{proyeccion}}}.{tabla}"
+                f" WHERE {cuenta}) x GROUP BY {nombres} ORDER BY {nombres}",
+            )
+            resultado[f"{tabla}_{sufijo}"] = (guardado, contado)
     return resultado
 
 
@@ -89,13 +99,8 @@ async def test_counts_equal_the_rows_after_live_and_late_events(engine: AsyncEng
     random.Random(3).shuffle(sucesos)
     await aplicar(engine, *sucesos)
     conteos = await _conteos(engine)
-    assert set(conteos) == {
-        "familia_estado",
-        "familia_logro",
-        "familia_pendientes",
-        "linea_base",
-        "plan",
-    }
+    tablas = ("familia_estado", "familia_logro", "familia_pendientes", "linea_base", "plan")
+    assert set(conteos) == {f"{t}_{sufijo}" for t in tablas for sufijo, _ in NIVELES_CONTEO}
     for tabla, (guardado, contado) in conteos.items():
         assert guardado == contado, tabla
         assert guardado, tabla
@@ -188,10 +193,9 @@ async def test_a_cut_after_the_newest_event_reads_the_counts_an_older_one_the_hi
 
     async with engine.begin() as conn:
         s = await handlers.esquemas_vivos(conn)
-        await conn.exec_driver_sql(f"UPDATE {s['familias']}.familia_estado_conteo SET n = n + 1000")
-        await conn.exec_driver_sql(
-            f"UPDATE {s['logros']}.familia_pendientes_conteo SET n = n + 1000"
-        )
+        for proyeccion, tabla in (("familias", "familia_estado"), ("logros", "familia_pendientes")):
+            for conteo in tablas_de_conteo(tabla):
+                await conn.exec_driver_sql(f"UPDATE {s[proyeccion]}.{conteo} SET n = n + 1000")
     async with queries.lectura(engine) as (conn, s):
         alterado = await _informes(conn, s, _consulta(ahora))
         historico = await _informes(conn, s, _consulta(pasado))
@@ -205,6 +209,7 @@ async def test_the_history_side_of_a_per_lb_report_still_reads_the_index(
 ) -> None:
     """Past cuts read the history through `vigentes`: its filters reach the index."""
     h: Historia = LOGROS.historia("familia_logro")
+    lb1 = "AND logro = 'LB1'"
     c = _consulta(datetime(2026, 1, 1, tzinfo=UTC))
     async with engine.begin() as conn:
         s = await handlers.esquemas_vivos(conn)
@@ -213,8 +218,8 @@ async def test_the_history_side_of_a_per_lb_report_still_reads_the_index(
             fila[0]
             for fila in await conn.execute(
                 text(
-                    f"EXPLAIN SELECT estado, sum(n) FROM {queries.vigentes(s['logros'], h)}"
-                    f" WHERE logro = 'LB1' {c.donde()} GROUP BY 1"
+                    f"EXPLAIN SELECT estado, sum(n)"
+                    f" FROM {queries.vigentes(s['logros'], h, c, lb1)} GROUP BY 1"
                 ),
                 c.params(),
             )
@@ -225,9 +230,9 @@ async def test_the_history_side_of_a_per_lb_report_still_reads_the_index(
 async def _tablas_nuevas(engine: AsyncEngine) -> dict[str, list[tuple]]:
     """The tables reporting_0004 adds, with their rows."""
     tablas = [("logros", "familia_pendientes")]
-    tablas += [(proyeccion, f"{tabla}_conteo") for proyeccion, tabla, *_ in _contables()]
+    tablas += [(p, conteo) for p, tabla, *_ in _contables() for conteo in tablas_de_conteo(tabla)]
     return {
-        tabla: await filas(engine, f"SELECT * FROM {{{proyeccion}}}.{tabla} ORDER BY 1, 2, 3")
+        tabla: await filas(engine, f"SELECT * FROM {{{proyeccion}}}.{tabla} AS f ORDER BY f::text")
         for proyeccion, tabla in tablas
     }
 
@@ -246,7 +251,8 @@ async def test_the_migration_adds_counts_and_pending_history_to_filled_generatio
         await conn.exec_driver_sql(f"DROP TABLE {s['logros']}.familia_pendientes CASCADE")
         for proyeccion, tabla, *_ in _contables():
             await conn.exec_driver_sql(f"DROP FUNCTION {s[proyeccion]}.{tabla}_contar() CASCADE")
-            await conn.exec_driver_sql(f"DROP TABLE {s[proyeccion]}.{tabla}_conteo")
+            for conteo in tablas_de_conteo(tabla):
+                await conn.exec_driver_sql(f"DROP TABLE {s[proyeccion]}.{conteo}")
         await conn.exec_driver_sql(
             "UPDATE alembic_version SET version_num = 'reporting_0003'"
             " WHERE version_num = 'reporting_0004'"

@@ -10,11 +10,11 @@ one and swaps the pointer (see `reconstruccion`). Every generation schema has:
 - per history `h`: `h` (rows with `valid_from`/`valid_to` in event time), `h_hecho` (the facts,
   to refold an entity when a late event arrives) and `h_actual` (the entity's folded state);
 - point tables (a visit, a delivered service), one row per fact id;
-- *current counts* (`h_conteo`, `p_conteo`): the open rows of a history (or the rows of a point
-  table) counted by municipality and a few columns, kept by statement-level triggers (so the
-  incremental path, refolds, COPY and deletes all keep them right). A report whose cut is after
-  the projection's newest event reads them instead of scanning the history: that is what keeps
-  national indicators fast with 1.5 million families;
+- *current counts* (`h_conteo`, `h_conteo_dpto`...): the open rows of a history (or the rows of
+  a point table) counted by municipality (and by department) and a few columns, kept by
+  statement-level triggers (so the incremental path, refolds, COPY and deletes all keep them
+  right). A report whose cut is after the projection's newest event reads them instead of
+  scanning the history: that is what keeps national indicators fast with 1.5 million families;
 - *derived histories* (`Historia.derivadas`): rows read from another history's entity state
   (a board's pending LB per dimension), folded with it from its facts, with no facts of their own.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +104,10 @@ class Proyeccion:
             nombres += [h.tabla, f"{h.tabla}_hecho", f"{h.tabla}_actual"]
             nombres += [d.tabla for d in h.derivadas]
         for h in self.todas_las_historias():
-            nombres += [f"{h.tabla}_conteo"] if h.conteo else []
-        nombres += [p.tabla for p in self.puntos]
-        return nombres + [f"{p.tabla}_conteo" for p in self.puntos if p.conteo]
+            nombres += tablas_de_conteo(h.tabla) if h.conteo else []
+        for p in self.puntos:
+            nombres += [p.tabla, *(tablas_de_conteo(p.tabla) if p.conteo else [])]
+        return nombres
 
 
 # --- rows of each history ------------------------------------------------------------------
@@ -502,8 +503,18 @@ def tabla_de_historia(h: Historia, s: str) -> list[str]:
     ]
 
 
+NIVELES_CONTEO = (("conteo", "municipio"), ("conteo_dpto", "departamento"))
+"""The two count tables of a history or point table (suffix, territory column): by
+municipality, for municipal reports; by department, for the nation's and departments' (a
+national report of 45 LB sums 33 x 45 x 3 rows instead of 1,100 x 45 x 3)."""
+
+
+def tablas_de_conteo(tabla: str) -> list[str]:
+    return [f"{tabla}_{sufijo}" for sufijo, _ in NIVELES_CONTEO]
+
+
 def conteo_de_historia(h: Historia, s: str) -> list[str]:
-    """The count table of `h`'s open rows and the triggers that keep it (idempotent)."""
+    """The count tables of `h`'s open rows and the triggers that keep them (idempotent)."""
     if not h.conteo:
         return []
     columnas = [(c, h.tipo(c)) for c in h.conteo]
@@ -511,37 +522,56 @@ def conteo_de_historia(h: Historia, s: str) -> list[str]:
 
 
 def conteo_de_puntos(pt: TablaPuntos, s: str) -> list[str]:
-    """The count table of a point table's rows and the triggers that keep it (idempotent)."""
+    """The count tables of a point table's rows and the triggers that keep them (idempotent)."""
     return _conteo(s, pt.tabla, "municipio", [], "true") if pt.conteo else []
+
+
+def _por_nivel(municipio: str, columnas: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Per count table: its name suffix, its key columns, and the same read from the rows."""
+    return [
+        (
+            sufijo,
+            ", ".join([territorio, *columnas]),
+            ", ".join(
+                [
+                    f"{municipio} AS municipio" if territorio == "municipio" else territorio,
+                    *columnas,
+                ]
+            ),
+        )
+        for sufijo, territorio in NIVELES_CONTEO
+    ]
 
 
 def _conteo(
     s: str, tabla: str, municipio: str, columnas: list[tuple[str, str]], cuenta: str
 ) -> list[str]:
-    """`<tabla>_conteo`: the rows of `tabla` where `cuenta` holds, by municipality and
-    `columnas`, kept by one statement-level trigger per operation.
+    """The count tables of the rows of `tabla` where `cuenta` holds, by municipality (and by
+    department) and `columnas`, kept by one statement-level trigger per operation.
 
     The triggers see every row a statement changed at once (transition tables), so a COPY of
-    20,000 rows costs one grouped upsert, not 20,000; keys are upserted in order, so concurrent
-    writers lock them in the same order; keys that fall to zero are deleted.
+    20,000 rows costs one grouped upsert per table, not 20,000; keys are upserted in order, so
+    concurrent writers lock them in the same order; keys that fall to zero are deleted.
     """
-    conteo = f"{s}.{tabla}_conteo"
-    nombres = ", ".join(["municipio", *(c for c, _ in columnas)])
-    origen = ", ".join([f"{municipio} AS municipio", *(c for c, _ in columnas)])
-    definicion = ", ".join(f"{c} {t}" for c, t in columnas)
+    definicion = "".join(f"{c} {t}, " for c, t in columnas)
+    niveles = _por_nivel(municipio, [c for c, _ in columnas])
 
     def delta(*fuentes: tuple[str, int]) -> str:
-        partes = " UNION ALL ".join(
-            f"SELECT {origen}, {signo} AS d FROM {fuente} WHERE {cuenta}"
-            for fuente, signo in fuentes
-        )
-        return (
-            f"INSERT INTO {conteo} AS c ({nombres}, n)"
-            f" SELECT {nombres}, sum(d) FROM ({partes}) x"
-            f" GROUP BY {nombres} HAVING sum(d) <> 0 ORDER BY {nombres}"
-            f" ON CONFLICT ON CONSTRAINT {tabla}_conteo_clave DO UPDATE SET n = c.n + EXCLUDED.n;"
-            f" DELETE FROM {conteo} WHERE n = 0;"
-        )
+        sentencias = []
+        for sufijo, nombres, origen in niveles:
+            partes = " UNION ALL ".join(
+                f"SELECT {origen}, {signo} AS d FROM {fuente} WHERE {cuenta}"
+                for fuente, signo in fuentes
+            )
+            sentencias.append(
+                f"INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
+                f" SELECT {nombres}, sum(d) FROM ({partes}) x"
+                f" GROUP BY {nombres} HAVING sum(d) <> 0 ORDER BY {nombres}"
+                f" ON CONFLICT ON CONSTRAINT {tabla}_{sufijo}_clave"
+                f" DO UPDATE SET n = c.n + EXCLUDED.n;"
+                f" DELETE FROM {s}.{tabla}_{sufijo} WHERE n = 0;"
+            )
+        return " ".join(sentencias)
 
     funcion = f"{s}.{tabla}_contar"
     disparadores = (
@@ -549,14 +579,23 @@ def _conteo(
         ("upd", "UPDATE", "OLD TABLE AS viejas NEW TABLE AS nuevas"),
         ("del", "DELETE", "OLD TABLE AS viejas"),
     )
+    tablas = [
+        f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo (municipio text, {definicion}"
+        "n bigint NOT NULL, departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED,"
+        f" CONSTRAINT {tabla}_conteo_clave UNIQUE NULLS NOT DISTINCT ({niveles[0][1]}))",
+        f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo_dpto (departamento text, {definicion}"
+        f"n bigint NOT NULL, CONSTRAINT {tabla}_conteo_dpto_clave"
+        f" UNIQUE NULLS NOT DISTINCT ({niveles[1][1]}))",
+    ]
     return [
-        f"CREATE TABLE IF NOT EXISTS {conteo} (municipio text,"
-        f" {definicion + ', ' if definicion else ''}n bigint NOT NULL,"
-        " departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED,"
-        f" CONSTRAINT {tabla}_conteo_clave UNIQUE NULLS NOT DISTINCT ({nombres}))",
-        # the keys whose count fell to zero, found without a scan and deleted at once: the
-        # table holds exactly the counts of the rows there are (what a rebuild would give)
-        f"CREATE INDEX IF NOT EXISTS {tabla}_conteo_cero ON {conteo} (n) WHERE n = 0",
+        *tablas,
+        # the keys whose count fell to zero, found without a scan and deleted at once: a table
+        # holds exactly the counts of the rows there are (what a rebuild would give)
+        *(
+            f"CREATE INDEX IF NOT EXISTS {tabla}_{sufijo}_cero ON {s}.{tabla}_{sufijo} (n)"
+            " WHERE n = 0"
+            for sufijo, _ in NIVELES_CONTEO
+        ),
         f"CREATE OR REPLACE FUNCTION {funcion}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
         f" IF TG_OP = 'INSERT' THEN {delta(('nuevas', 1))}"
         f" ELSIF TG_OP = 'UPDATE' THEN {delta(('nuevas', 1), ('viejas', -1))}"
@@ -569,22 +608,21 @@ def _conteo(
     ]
 
 
-def llenar_conteo_de_historia(h: Historia, s: str) -> str:
-    """Count the open rows already there (a migration adding the count table to a generation)."""
+def llenar_conteo_de_historia(h: Historia, s: str) -> list[str]:
+    """Count the open rows already there (a migration adding the count tables)."""
     return _llenar(s, h.tabla, h.municipio, h.conteo, "valid_to = 'infinity'")
 
 
-def llenar_conteo_de_puntos(pt: TablaPuntos, s: str) -> str:
+def llenar_conteo_de_puntos(pt: TablaPuntos, s: str) -> list[str]:
     return _llenar(s, pt.tabla, "municipio", (), "true")
 
 
-def _llenar(s: str, tabla: str, municipio: str, columnas: tuple[str, ...], cuenta: str) -> str:
-    nombres = ", ".join(["municipio", *columnas])
-    origen = ", ".join([f"{municipio} AS municipio", *columnas])
-    return (
-        f"INSERT INTO {s}.{tabla}_conteo ({nombres}, n) SELECT {nombres}, count(*) FROM"
+def _llenar(s: str, tabla: str, municipio: str, columnas: Sequence[str], cuenta: str) -> list[str]:
+    return [
+        f"INSERT INTO {s}.{tabla}_{sufijo} ({nombres}, n) SELECT {nombres}, count(*) FROM"
         f" (SELECT {origen} FROM {s}.{tabla} WHERE {cuenta}) x GROUP BY {nombres}"
-    )
+        for sufijo, nombres, origen in _por_nivel(municipio, columnas)
+    ]
 
 
 def indices_extra(h: Historia, s: str) -> list[str]:

@@ -68,6 +68,20 @@ class Consulta:
             partes.append(f"AND {self.territorio(alias)} = ANY(:territorios)")
         return " ".join(partes)
 
+    @property
+    def por_municipio(self) -> bool:
+        """Whether the report groups or filters by municipality."""
+        return self.nivel is Nivel.MUNICIPIO or self.municipio is not None
+
+    def donde_por_departamento(self) -> str:
+        """`donde` for a table keyed by department (a report that is not `por_municipio`)."""
+        partes = []
+        if self.departamento is not None:
+            partes.append("AND departamento = :departamento")
+        if self.nivel is Nivel.DEPARTAMENTO:
+            partes.append("AND departamento = ANY(:territorios)")
+        return " ".join(partes)
+
     def params(self, **mas: Any) -> dict[str, Any]:
         valores: dict[str, Any] = {"corte": self.corte, **mas}
         if self.municipio is not None:
@@ -101,29 +115,52 @@ def _al_dia(esquema: str) -> str:
     return f"(SELECT coalesce(max(t) < :corte, true) FROM {esquema}.aplicado)"
 
 
-def vigentes(esquema: str, h: Historia) -> str:
+def vigentes(esquema: str, h: Historia, c: Consulta, filtro: str = "") -> str:
     """A FROM item `v(municipio, departamento, <h.conteo>..., n)`: the rows of `h` valid at the
-    cut, counted. From `h`'s current counts when the cut is after the newest event, else one
-    row per history row (n = 1); one statement, so both read the same snapshot and only one
-    side runs (the other is cut off by its one-time filter)."""
+    cut within `c`'s territory and `filtro` (on `h.conteo`'s columns), counted.
+
+    From `h`'s current counts when the cut is after the newest event (by municipality for a
+    municipal report or filter, else by department; `municipio` is null in the latter), else
+    one row per history row (n = 1). One statement, so both read the same snapshot and only
+    one side runs (the other is cut off by its one-time filter).
+    """
     columnas = ", ".join(h.conteo)
     al_dia = _al_dia(esquema)
     return (
-        f"(SELECT municipio, departamento, {columnas}, n FROM {esquema}.{h.tabla}_conteo"
-        f" WHERE {al_dia} UNION ALL SELECT {h.municipio}, departamento, {columnas}, 1"
-        f" FROM {esquema}.{h.tabla} WHERE {VIGENTE} AND NOT {al_dia}) v"
+        f"({_de_conteos(esquema, h.tabla, c, columnas)} AND {al_dia} {filtro}"
+        f" UNION ALL SELECT {h.municipio}, departamento, {columnas}, 1"
+        f" FROM {esquema}.{h.tabla} WHERE {VIGENTE} AND NOT {al_dia} {filtro}"
+        f" {c.donde(municipio=h.municipio)}) v"
     )
 
 
-def anteriores(esquema: str, tabla: str) -> str:
-    """A FROM item `v(municipio, departamento, n)`: a point table's rows before the cut, from
-    its counts when the cut is after the newest event (like `vigentes`)."""
+def anteriores(esquema: str, tabla: str, c: Consulta) -> str:
+    """A FROM item `v(municipio, departamento, n)`: a point table's rows before the cut within
+    `c`'s territory, from its counts when the cut is after the newest event (like `vigentes`)."""
     al_dia = _al_dia(esquema)
     return (
-        f"(SELECT municipio, departamento, n FROM {esquema}.{tabla}_conteo WHERE {al_dia}"
+        f"({_de_conteos(esquema, tabla, c, '')} AND {al_dia}"
         f" UNION ALL SELECT municipio, departamento, 1 FROM {esquema}.{tabla}"
-        f" WHERE t < :corte AND NOT {al_dia}) v"
+        f" WHERE t < :corte AND NOT {al_dia} {c.donde()}) v"
     )
+
+
+def _de_conteos(esquema: str, tabla: str, c: Consulta, columnas: str) -> str:
+    """The SELECT of the count table that serves `c`, up to its WHERE (open for more)."""
+    resto = f"{columnas}, n" if columnas else "n"
+    if c.por_municipio:
+        return (
+            f"SELECT municipio, departamento, {resto} FROM {esquema}.{tabla}_conteo"
+            f" WHERE true {c.donde()}"
+        )
+    return (
+        f"SELECT NULL::text, departamento, {resto} FROM {esquema}.{tabla}_conteo_dpto"
+        f" WHERE true {c.donde_por_departamento()}"
+    )
+
+
+_BOARD = LOGROS.historia("familia_logro")
+_PENDIENTES = LOGROS.historia("familia_pendientes")
 
 
 # --- families -----------------------------------------------------------------------------
@@ -153,15 +190,15 @@ async def conteo_familias(
         f"coalesce(sum(n) FILTER (WHERE {condicion}), 0)::bigint AS {nombre}"
         for nombre, condicion in CONTEOS_FAMILIA.items()
     )
-    familias = vigentes(s["familias"], FAMILIAS.historia("familia_estado"))
-    sql = f"SELECT {c.territorio()} AS clave, {columnas} FROM {familias} WHERE true {c.donde()}"
+    familias = vigentes(s["familias"], FAMILIAS.historia("familia_estado"), c)
+    sql = f"SELECT {c.territorio()} AS clave, {columnas} FROM {familias}"
     resultado: dict[str, dict[str, int]] = {}
     for fila in await _filas(conn, sql + " GROUP BY 1", c.params()):
         resultado[fila.clave] = dict(fila._mapping)
     for tabla, nombre in (("linea_base", "con_linea_base"), ("plan", "con_plan")):
         sql = (
             f"SELECT {c.territorio()} AS clave, sum(n)::bigint AS n"
-            f" FROM {anteriores(s['logros'], tabla)} WHERE true {c.donde()} GROUP BY 1"
+            f" FROM {anteriores(s['logros'], tabla, c)} GROUP BY 1"
         )
         for fila in await _filas(conn, sql, c.params()):
             resultado.setdefault(fila.clave, {})[nombre] = fila.n
@@ -195,8 +232,7 @@ async def logros_por_estado(
     """Families with each LB in each status, by territory."""
     sql = (
         f"SELECT {c.territorio()} AS clave, logro, estado, sum(n)::bigint AS n"
-        f" FROM {vigentes(s['logros'], LOGROS.historia('familia_logro'))}"
-        f" WHERE logro = ANY(:logros) {c.donde()} GROUP BY 1, 2, 3"
+        f" FROM {vigentes(s['logros'], _BOARD, c, 'AND logro = ANY(:logros)')} GROUP BY 1, 2, 3"
     )
     resultado: dict[tuple[str, str], dict[str, int]] = {}
     for fila in await _filas(conn, sql, c.params(logros=list(logros))):
@@ -228,17 +264,17 @@ async def familias_por_pendientes(
     """
     grupo = grupo_de(logros)
     if grupo is not None:
-        desde = vigentes(s["logros"], LOGROS.historia("familia_pendientes"))
+        desde = vigentes(s["logros"], _PENDIENTES, c, "AND grupo = :grupo")
         sql = (
             f"SELECT {c.territorio()} AS clave, pendientes, sum(n)::bigint AS n FROM {desde}"
-            f" WHERE grupo = :grupo {c.donde()} GROUP BY 1, 2"
+            " GROUP BY 1, 2"
         )
         params = c.params(grupo=grupo)
     elif len(logros) == 1:
         sql = (
             f"SELECT {c.territorio()} AS clave, (estado = 'POR_ALCANZAR')::int AS pendientes,"
-            f" sum(n)::bigint AS n FROM {vigentes(s['logros'], LOGROS.historia('familia_logro'))}"
-            f" WHERE logro = :logro {c.donde()} GROUP BY 1, 2"
+            f" sum(n)::bigint AS n FROM {vigentes(s['logros'], _BOARD, c, 'AND logro = :logro')}"
+            " GROUP BY 1, 2"
         )
         params = c.params(logro=logros[0])
     elif not logros:

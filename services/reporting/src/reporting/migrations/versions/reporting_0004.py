@@ -25,6 +25,7 @@ from reporting.proyecciones import (
     llenar_conteo_de_historia,
     llenar_conteo_de_puntos,
     tabla_de_historia,
+    tablas_de_conteo,
 )
 from sqlalchemy import Connection, text
 
@@ -97,12 +98,14 @@ def upgrade() -> None:
             if h.conteo and not _existe(conn, esquema, f"{h.tabla}_conteo"):
                 for sentencia in conteo_de_historia(h, esquema):
                     op.execute(sentencia)
-                op.execute(llenar_conteo_de_historia(h, esquema))
+                for sentencia in llenar_conteo_de_historia(h, esquema):
+                    op.execute(sentencia)
         for pt in p.puntos:
             if pt.conteo and not _existe(conn, esquema, f"{pt.tabla}_conteo"):
                 for sentencia in conteo_de_puntos(pt, esquema):
                     op.execute(sentencia)
-                op.execute(llenar_conteo_de_puntos(pt, esquema))
+                for sentencia in llenar_conteo_de_puntos(pt, esquema):
+                    op.execute(sentencia)
 
 
 def downgrade() -> None:
@@ -113,7 +116,8 @@ def downgrade() -> None:
             *(h.tabla for h in p.todas_las_historias() if h.conteo),
             *(pt.tabla for pt in p.puntos if pt.conteo),
         ]:
-            op.execute(f"DROP TABLE IF EXISTS {esquema}.{tabla}_conteo")
+            for conteo in tablas_de_conteo(tabla):
+                op.execute(f"DROP TABLE IF EXISTS {esquema}.{conteo}")
             op.execute(f"DROP FUNCTION IF EXISTS {esquema}.{tabla}_contar() CASCADE")
         for h in p.historias:
             for d in h.derivadas:
