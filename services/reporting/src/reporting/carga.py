@@ -128,13 +128,10 @@ async def _plegar_historia(
     engine: AsyncEngine, esquema: str, h: Historia, avance: Callable[[int], None]
 ) -> int:
     tabla = f"{esquema}.{h.tabla}"
-    claves = [h.clave, *([h.sub] if h.sub else []), "valid_from"]
-    abiertas_cols = (*claves, *h.nombres)
-    cerradas_cols = (*claves, "valid_to", *h.nombres)
     leidos = 0
     async with engine.connect() as lector, engine.begin() as escritor:
         lee, escribe = await _driver(lector), await _driver(escritor)
-        escritura = _Escritura(escribe, esquema, h, abiertas_cols, cerradas_cols)
+        escritura = _Escritura(escribe, esquema, h)
         async with lee.transaction():
             cursor = lee.cursor(
                 f"SELECT clave, t, cambio FROM {tabla}_hecho ORDER BY clave, t, seq"
@@ -167,50 +164,52 @@ async def _tandas(cursor: Any) -> AsyncIterator[Any]:
 
 
 class _Escritura:
-    """Buffered rows of one history, written by COPY."""
+    """Buffered rows of one history (and those derived from it), written by COPY."""
 
-    def __init__(
-        self, pg: Any, esquema: str, h: Historia, abiertas: Sequence[str], cerradas: Sequence[str]
-    ) -> None:
+    def __init__(self, pg: Any, esquema: str, h: Historia) -> None:
         self.pg, self.esquema, self.h = pg, esquema, h
-        self.columnas = {"abiertas": abiertas, "cerradas": cerradas}
-        self.filas: dict[str, list[tuple[Any, ...]]] = {
-            "abiertas": [],
-            "cerradas": [],
-            "actual": [],
+        self.historias = h.con_derivadas()
+        self.filas: dict[tuple[str, str], list[tuple[Any, ...]]] = {
+            (d.tabla, tipo): [] for d in self.historias for tipo in ("abiertas", "cerradas")
         }
+        self.filas[(f"{h.tabla}_actual", "actual")] = []
+
+    @staticmethod
+    def columnas(h: Historia, tipo: str) -> tuple[str, ...]:
+        if tipo == "actual":
+            return ("clave", "t", "estado")
+        claves = (h.clave, *([h.sub] if h.sub else []), "valid_from")
+        return (*claves, *(("valid_to",) if tipo == "cerradas" else ()), *h.nombres)
 
     def entidad(self, clave: str, hechos: Sequence[tuple[datetime, Any]]) -> None:
-        historia, estado = domain.tramos_y_estado(hechos, self.h.filas)
-        for tramo in historia:
-            sub = (tramo.sub,) if self.h.sub else ()
-            if tramo.hasta is None:
-                self.filas["abiertas"].append((clave, *sub, tramo.desde, *tramo.valores))
-            else:
-                self.filas["cerradas"].append(
-                    (clave, *sub, tramo.desde, tramo.hasta, *tramo.valores)
-                )
-        self.filas["actual"].append((clave, hechos[-1][0], json.dumps(estado)))
+        historias, estado = domain.tramos_de_varias(hechos, [d.filas for d in self.historias])
+        for d, historia in zip(self.historias, historias, strict=True):
+            abiertas, cerradas = (
+                self.filas[(d.tabla, "abiertas")],
+                self.filas[(d.tabla, "cerradas")],
+            )
+            for tramo in historia:
+                sub = (tramo.sub,) if d.sub else ()
+                if tramo.hasta is None:
+                    abiertas.append((clave, *sub, tramo.desde, *tramo.valores))
+                else:
+                    cerradas.append((clave, *sub, tramo.desde, tramo.hasta, *tramo.valores))
+        self.filas[(f"{self.h.tabla}_actual", "actual")].append(
+            (clave, hechos[-1][0], json.dumps(estado))
+        )
 
     async def vaciar_si_lleno(self) -> None:
         if sum(len(f) for f in self.filas.values()) >= PLIEGUE:
             await self.vaciar()
 
     async def vaciar(self) -> None:
-        for tipo, columnas in self.columnas.items():
-            if self.filas[tipo]:
+        por_tabla = {d.tabla: d for d in self.historias}
+        for (tabla, tipo), filas in self.filas.items():
+            if filas:
                 await self.pg.copy_records_to_table(
-                    self.h.tabla,
+                    tabla,
                     schema_name=self.esquema,
-                    columns=columnas,
-                    records=self.filas[tipo],
+                    columns=self.columnas(por_tabla.get(tabla, self.h), tipo),
+                    records=filas,
                 )
-        if self.filas["actual"]:
-            await self.pg.copy_records_to_table(
-                f"{self.h.tabla}_actual",
-                schema_name=self.esquema,
-                columns=("clave", "t", "estado"),
-                records=self.filas["actual"],
-            )
-        for filas in self.filas.values():
-            filas.clear()
+                filas.clear()

@@ -18,7 +18,7 @@ No I/O here: `handlers` reads and writes the tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -99,22 +99,32 @@ def tramos_y_estado(
     hechos: Iterable[tuple[datetime, Mapping[str, Any]]], filas: Filas
 ) -> tuple[list[Tramo], Estado]:
     """`tramos` and the entity's state after its last fact, from one fold of its facts."""
+    (historia,), estado = tramos_de_varias(hechos, (filas,))
+    return historia, estado
+
+
+def tramos_de_varias(
+    hechos: Iterable[tuple[datetime, Mapping[str, Any]]], varias: Sequence[Filas]
+) -> tuple[list[list[Tramo]], Estado]:
+    """The histories that several `filas` read from one entity's states (a history and those
+    derived from it), and the final state, from one fold of its facts."""
     estado: Estado = {}
-    abiertos: dict[str, tuple[datetime, Valores]] = {}
-    cerrados: list[Tramo] = []
+    abiertos: list[dict[str, tuple[datetime, Valores]]] = [{} for _ in varias]
+    cerrados: list[list[Tramo]] = [[] for _ in varias]
     pendiente: datetime | None = None
 
     def cerrar_instante(t: datetime) -> None:
-        nuevas = filas(estado)
-        for sub in sorted(abiertos.keys() | nuevas.keys()):
-            viejo, nuevo = abiertos.get(sub), nuevas.get(sub)
-            if viejo is not None and viejo[1] == nuevo:
-                continue
-            if viejo is not None:
-                cerrados.append(Tramo(sub, viejo[0], t, viejo[1]))
-                del abiertos[sub]
-            if nuevo is not None:
-                abiertos[sub] = (t, nuevo)
+        for filas, abiertas, cerradas in zip(varias, abiertos, cerrados, strict=True):
+            nuevas = filas(estado)
+            for sub in sorted(abiertas.keys() | nuevas.keys()):
+                viejo, nuevo = abiertas.get(sub), nuevas.get(sub)
+                if viejo is not None and viejo[1] == nuevo:
+                    continue
+                if viejo is not None:
+                    cerradas.append(Tramo(sub, viejo[0], t, viejo[1]))
+                    del abiertas[sub]
+                if nuevo is not None:
+                    abiertas[sub] = (t, nuevo)
 
     for t, cambio in hechos:
         if pendiente is not None and t != pendiente:
@@ -123,8 +133,14 @@ def tramos_y_estado(
         pendiente = t
     if pendiente is not None:
         cerrar_instante(pendiente)
-    todos = cerrados + [Tramo(sub, desde, None, v) for sub, (desde, v) in abiertos.items()]
-    return sorted(todos, key=lambda r: (r.sub, r.desde)), estado
+    historias = [
+        sorted(
+            cerradas + [Tramo(sub, desde, None, v) for sub, (desde, v) in abiertas.items()],
+            key=lambda r: (r.sub, r.desde),
+        )
+        for abiertas, cerradas in zip(abiertos, cerrados, strict=True)
+    ]
+    return historias, estado
 
 
 @dataclass

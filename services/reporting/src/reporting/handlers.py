@@ -110,7 +110,7 @@ async def aplicar(
         for operacion in operaciones:
             if isinstance(operacion, Hecho):
                 historia = proyeccion.historia(operacion.entidad)
-                await _hecho(conn, _Sql.de(esquema, historia), operacion, envelope.time)
+                await _hecho(conn, esquema, historia, operacion, envelope.time)
             else:
                 await _punto(conn, esquema, proyeccion, operacion)
         aplicadas += 1
@@ -148,6 +148,10 @@ class _Sql:
     insertar: str
     leer_hechos: str
     borrar_todo: str
+    por_subs: dict[str, str]
+    """A history with sub-keys changes many rows of an entity at once (a board's 45 LB): the
+    set-based forms of borrar, cerrar, reabrir and insertar, one statement each (one round
+    trip, and one firing of the count triggers instead of one per row)."""
 
     @staticmethod
     @functools.cache
@@ -190,29 +194,51 @@ class _Sql:
             ),
             leer_hechos=f"SELECT t, cambio FROM {tabla}_hecho WHERE clave = $1 ORDER BY t, seq",
             borrar_todo=f"DELETE FROM {tabla} WHERE {h.clave} = $1",
+            por_subs=_por_subs(tabla, h) if h.sub else {},
         )
 
     def params(self, clave: str, sub: str, *resto: Any) -> tuple[Any, ...]:
         return (clave, sub, *resto) if self.historia.sub else (clave, *resto)
 
 
-async def _hecho(conn: AsyncConnection, sql: _Sql, hecho: Hecho, t: datetime) -> None:
-    h = sql.historia
+def _por_subs(tabla: str, h: Historia) -> dict[str, str]:
+    """Statements on rows of entity $1 whose sub-key is in $2 (an array), at time $3."""
+    en = f"{h.clave} = $1 AND {h.sub} = ANY($2::text[])"
+    columnas = ", ".join(h.nombres)
+    arrays = ", ".join(f"${i}::{tipo}[]" for i, (_, tipo) in enumerate(h.columnas, start=4))
+    return {
+        "borrar": f"DELETE FROM {tabla} WHERE {en} AND valid_from = $3",
+        "cerrar": f"UPDATE {tabla} SET valid_to = $3 WHERE {en} AND valid_to = 'infinity'",
+        "reabrir": f"UPDATE {tabla} SET valid_to = 'infinity' WHERE {en} AND valid_to = $3",
+        "insertar": (
+            f"INSERT INTO {tabla} ({h.clave}, {h.sub}, valid_from, valid_to, {columnas})"
+            f" SELECT $1, u.sub, $3, 'infinity', {', '.join(f'u.{c}' for c in h.nombres)}"
+            f" FROM unnest($2::text[], {arrays}) AS u(sub, {columnas})"
+        ),
+    }
+
+
+async def _hecho(
+    conn: AsyncConnection, esquema: str, h: Historia, hecho: Hecho, t: datetime
+) -> None:
+    sql = _Sql.de(esquema, h)
     actual = (await conn.exec_driver_sql(sql.leer_actual, (hecho.clave,))).first()
     await conn.exec_driver_sql(sql.guardar_hecho, (hecho.clave, t, json.dumps(hecho.cambio)))
     if actual is not None and t < actual[0]:
-        await _replegar(conn, sql, hecho.clave)
+        await _replegar(conn, esquema, h, hecho.clave)
         log.info(
             "late event placed in its history", tabla=h.tabla, clave=hecho.clave, t=t.isoformat()
         )
         return
     antes = json_de(actual[1]) if actual is not None else {}
     despues = domain.evolucionar(antes, hecho.cambio)
-    nuevas = h.filas(despues)
-    if nuevas != h.filas(antes):
-        vigentes, terminan = await _filas_en(conn, sql, hecho.clave, t)
-        avance = domain.avanzar(vigentes, terminan, nuevas, t)
-        await _avanzar(conn, sql, hecho.clave, t, avance)
+    for historia in h.con_derivadas():
+        nuevas = historia.filas(despues)
+        if nuevas != historia.filas(antes):
+            sql_h = _Sql.de(esquema, historia)
+            vigentes, terminan = await _filas_en(conn, sql_h, hecho.clave, t)
+            avance = domain.avanzar(vigentes, terminan, nuevas, t)
+            await _avanzar(conn, sql_h, hecho.clave, t, avance)
     await conn.exec_driver_sql(sql.guardar_actual, (hecho.clave, t, json.dumps(despues)))
 
 
@@ -232,6 +258,16 @@ async def _filas_en(
 async def _avanzar(
     conn: AsyncConnection, sql: _Sql, clave: str, t: datetime, avance: domain.Avance
 ) -> None:
+    cambios = {"borrar": avance.borrar, "cerrar": avance.cerrar, "reabrir": avance.reabrir}
+    if sql.por_subs:
+        for que, subs in cambios.items():
+            if subs:
+                await conn.exec_driver_sql(sql.por_subs[que], (clave, list(subs), t))
+        if avance.insertar:
+            subs = [sub for sub, _ in avance.insertar]
+            columnas = [list(c) for c in zip(*(v for _, v in avance.insertar), strict=True)]
+            await conn.exec_driver_sql(sql.por_subs["insertar"], (clave, subs, t, *columnas))
+        return
     for sentencia, subs in (
         (sql.borrar, avance.borrar),
         (sql.cerrar, avance.cerrar),
@@ -245,16 +281,26 @@ async def _avanzar(
         )
 
 
-async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
-    """Rewrite an entity's history from all its facts (a late fact was just stored)."""
+async def _replegar(conn: AsyncConnection, esquema: str, h: Historia, clave: str) -> None:
+    """Rewrite an entity's histories from all its facts (a late fact was just stored)."""
+    sql = _Sql.de(esquema, h)
     hechos = [
         (t, json_de(cambio)) for t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (clave,))
     ]
+    historias, estado = domain.tramos_de_varias(hechos, [d.filas for d in h.con_derivadas()])
+    for derivada, historia in zip(h.con_derivadas(), historias, strict=True):
+        await _reescribir(conn, _Sql.de(esquema, derivada), clave, historia)
+    ultimo = hechos[-1][0]
+    await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
+
+
+async def _reescribir(
+    conn: AsyncConnection, sql: _Sql, clave: str, historia: list[domain.Tramo]
+) -> None:
     h = sql.historia
     await conn.exec_driver_sql(sql.borrar_todo, (clave,))
     abiertas = []
     cerradas = []
-    historia, estado = domain.tramos_y_estado(hechos, h.filas)
     for tramo in historia:
         if tramo.hasta is None:
             abiertas.append(sql.params(clave, tramo.sub, tramo.desde, *tramo.valores))
@@ -269,8 +315,6 @@ async def _replegar(conn: AsyncConnection, sql: _Sql, clave: str) -> None:
         fin = n + len(h.nombres) + 1
         insertar_cerrada = sql.insertar.replace("'infinity'", f"${fin}", 1)
         await conn.exec_driver_sql(insertar_cerrada, cerradas)
-    ultimo = hechos[-1][0]
-    await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
 
 
 def json_de(valor: Any) -> Any:

@@ -9,17 +9,29 @@ one and swaps the pointer (see `reconstruccion`). Every generation schema has:
 - `checkpoint(topic, particion, siguiente)`: where a rebuild is in each partition;
 - per history `h`: `h` (rows with `valid_from`/`valid_to` in event time), `h_hecho` (the facts,
   to refold an entity when a late event arrives) and `h_actual` (the entity's folded state);
-- point tables (a visit, a delivered service), one row per fact id.
+- point tables (a visit, a delivered service), one row per fact id;
+- *current counts* (`h_conteo`, `h_conteo_dpto`...): the open rows of a history (or the rows of
+  a point table) counted by municipality (and by department) and a few columns, kept by
+  statement-level triggers (so the incremental path, refolds, COPY and deletes all keep them
+  right). A report whose cut is after the projection's newest event reads them instead of
+  scanning the history: that is what keeps national indicators fast with 1.5 million families;
+- *derived histories* (`Historia.derivadas`): rows read from another history's entity state
+  (a board's pending LB per dimension), folded with it from its facts, with no facts of their own.
 
-Changing a table's shape means a new `version` here and a rebuild of that projection.
+Changing a table's shape means a new `version` here and a rebuild of that projection, or a
+migration that brings every existing generation to the new shape (reporting_0004).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from juntos_catalogo import catalogo
+from sqlalchemy import Connection, text
 
 from reporting.domain import Filas, Valores
 
@@ -36,10 +48,22 @@ class Historia:
     municipio: str = "municipio"  # the column the generated `departamento` comes from
     indices: tuple[str, ...] = ()
     """More indexes (`(columns) [INCLUDE (...)]`), named `<tabla>_x<n>` in the order given."""
+    conteo: tuple[str, ...] = ()
+    """Columns (besides the municipality) by which the open rows are counted in `<tabla>_conteo`;
+    empty: no count table."""
+    derivadas: tuple[Historia, ...] = ()
+    """Histories of the same entity whose rows come from this one's state (same facts, same
+    folds; they have no `_hecho` nor `_actual` tables of their own)."""
 
     @property
     def nombres(self) -> tuple[str, ...]:
         return tuple(nombre for nombre, _ in self.columnas)
+
+    def con_derivadas(self) -> tuple[Historia, ...]:
+        return (self, *self.derivadas)
+
+    def tipo(self, columna: str) -> str:
+        return dict(self.columnas).get(columna, "text")
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,8 @@ class TablaPuntos:
     columnas: tuple[tuple[str, str], ...]
     primero: bool = False
     indices: tuple[str, ...] = ()
+    conteo: bool = False
+    """Count the rows by municipality in `<tabla>_conteo`."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +88,11 @@ class Proyeccion:
     puntos: tuple[TablaPuntos, ...] = ()
 
     def historia(self, tabla: str) -> Historia:
-        return next(h for h in self.historias if h.tabla == tabla)
+        return next(h for h in self.todas_las_historias() if h.tabla == tabla)
+
+    def todas_las_historias(self) -> tuple[Historia, ...]:
+        """The histories with facts and those derived from them."""
+        return tuple(d for h in self.historias for d in h.con_derivadas())
 
     def puntos_de(self, tabla: str) -> TablaPuntos:
         return next(p for p in self.puntos if p.tabla == tabla)
@@ -72,7 +102,12 @@ class Proyeccion:
         nombres = ["aplicado"]
         for h in self.historias:
             nombres += [h.tabla, f"{h.tabla}_hecho", f"{h.tabla}_actual"]
-        return nombres + [p.tabla for p in self.puntos]
+            nombres += [d.tabla for d in h.derivadas]
+        for h in self.todas_las_historias():
+            nombres += tablas_de_conteo(h.tabla) if h.conteo else []
+        for p in self.puntos:
+            nombres += [p.tabla, *(tablas_de_conteo(p.tabla) if p.conteo else [])]
+        return nombres
 
 
 # --- rows of each history ------------------------------------------------------------------
@@ -99,6 +134,30 @@ def _tablero(e: Mapping[str, Any]) -> dict[str, Valores]:
     if municipio is None:
         return {}
     return {logro: (estado, municipio) for logro, estado in e.get("logros", {}).items()}
+
+
+TODOS = "*"
+"""The group of every LB, in `familia_pendientes` (the others are the dimensions' codes)."""
+
+
+@functools.cache
+def _dimension_de() -> dict[str, str]:
+    return {lb.codigo: lb.dimension for lb in catalogo().logros_basicos}
+
+
+def _pendientes(e: Mapping[str, Any]) -> dict[str, Valores]:
+    """The board's LB POR_ALCANZAR, over every LB and per dimension (of the LB on the board)."""
+    municipio = e.get("municipio")
+    if municipio is None:
+        return {}
+    dimension_de = _dimension_de()
+    pendientes: dict[str, int] = {}
+    for logro, estado in e.get("logros", {}).items():
+        uno = int(estado == "POR_ALCANZAR")
+        for grupo in (TODOS, dimension_de.get(logro)):
+            if grupo is not None:
+                pendientes[grupo] = pendientes.get(grupo, 0) + uno
+    return {grupo: (n, municipio) for grupo, n in pendientes.items()}
 
 
 def _cogestor(e: Mapping[str, Any]) -> dict[str, Valores]:
@@ -144,6 +203,7 @@ FAMILIAS = Proyeccion(
                 ("cogestor_id", TEXTO),
             ),
             _familia,
+            conteo=("estado", "desplazada", "vinculada"),
         ),
     ),
 )
@@ -161,6 +221,17 @@ LOGROS = Proyeccion(
             _tablero,
             # one LB's statuses as of a cut, from the index alone: the per-LB indicators
             indices=("(logro, valid_to, valid_from) INCLUDE (estado, municipio, departamento)",),
+            conteo=("logro", "estado"),
+            derivadas=(
+                Historia(
+                    "familia_pendientes",
+                    "familia_id",
+                    "grupo",
+                    (("pendientes", ENTERO), ("municipio", TEXTO)),
+                    _pendientes,
+                    conteo=("grupo", "pendientes"),
+                ),
+            ),
         ),
     ),
     puntos=(
@@ -169,12 +240,14 @@ LOGROS = Proyeccion(
             "familia_id",
             (("familia_id", TEXTO), ("municipio", TEXTO), ("t", MOMENTO)),
             primero=True,
+            conteo=True,
         ),
         TablaPuntos(
             "plan",
             "familia_id",
             (("familia_id", TEXTO), ("municipio", TEXTO), ("t", MOMENTO)),
             primero=True,
+            conteo=True,
         ),
     ),
 )
@@ -361,6 +434,17 @@ def esquema(proyeccion: str, generacion: int) -> str:
     return nombre
 
 
+def generaciones(conn: Connection) -> list[tuple[str, str]]:
+    """(projection, schema) of every generation schema that exists (for migrations)."""
+    filas = conn.execute(
+        text(
+            "SELECT g.proyeccion, g.esquema FROM reporting_generacion g"
+            " JOIN information_schema.schemata s ON s.schema_name = g.esquema"
+        )
+    )
+    return [(p, validar_esquema(e)) for p, e in filas if p in PROYECCIONES]
+
+
 def validar_esquema(nombre: str) -> str:
     """Schema names go into SQL text: only the ones this module makes are accepted."""
     if not _ESQUEMA.fullmatch(nombre):
@@ -378,23 +462,15 @@ def ddl(p: Proyeccion, s: str) -> list[str]:
         f"CREATE TABLE {s}.checkpoint (topic text, particion integer, siguiente bigint NOT NULL,"
         " PRIMARY KEY (topic, particion))",
     ]
+    for h in p.todas_las_historias():
+        sentencias += tabla_de_historia(h, s)
     for h in p.historias:
-        sub = [f"{h.sub} text NOT NULL"] if h.sub else []
-        llave = ", ".join([h.clave, *([h.sub] if h.sub else []), "valid_from"])
-        columnas = ", ".join(f"{n} {t}" for n, t in h.columnas)
         sentencias += [
-            f"CREATE TABLE {s}.{h.tabla} ({h.clave} text NOT NULL, {', '.join([*sub, ''])}"
-            f"valid_from timestamptz NOT NULL, valid_to timestamptz NOT NULL DEFAULT 'infinity',"
-            f" {columnas}, departamento text GENERATED ALWAYS AS (left({h.municipio}, 2)) STORED,"
-            f" PRIMARY KEY ({llave}), CHECK (valid_from < valid_to))",
-            f"CREATE INDEX ON {s}.{h.tabla} ({h.municipio}, valid_from)",
-            f"CREATE INDEX ON {s}.{h.tabla} (valid_to, valid_from)",
             f"CREATE TABLE {s}.{h.tabla}_hecho (clave text NOT NULL, t timestamptz NOT NULL,"
             " seq bigint GENERATED ALWAYS AS IDENTITY, cambio jsonb NOT NULL,"
             " PRIMARY KEY (clave, t, seq))",
             f"CREATE TABLE {s}.{h.tabla}_actual (clave text PRIMARY KEY, t timestamptz NOT NULL,"
             " estado jsonb NOT NULL)",
-            *indices_extra(h, s),
         ]
     for pt in p.puntos:
         columnas = ", ".join(
@@ -405,8 +481,148 @@ def ddl(p: Proyeccion, s: str) -> list[str]:
             " departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED)",
             f"CREATE INDEX ON {s}.{pt.tabla} (municipio, t)",
             *(f"CREATE INDEX ON {s}.{pt.tabla} ({i})" for i in pt.indices),
+            *conteo_de_puntos(pt, s),
         ]
     return sentencias
+
+
+def tabla_de_historia(h: Historia, s: str) -> list[str]:
+    """The history's table, its indexes and its count table."""
+    sub = [f"{h.sub} text NOT NULL"] if h.sub else []
+    llave = ", ".join([h.clave, *([h.sub] if h.sub else []), "valid_from"])
+    columnas = ", ".join(f"{n} {t}" for n, t in h.columnas)
+    return [
+        f"CREATE TABLE {s}.{h.tabla} ({h.clave} text NOT NULL, {', '.join([*sub, ''])}"
+        f"valid_from timestamptz NOT NULL, valid_to timestamptz NOT NULL DEFAULT 'infinity',"
+        f" {columnas}, departamento text GENERATED ALWAYS AS (left({h.municipio}, 2)) STORED,"
+        f" PRIMARY KEY ({llave}), CHECK (valid_from < valid_to))",
+        f"CREATE INDEX ON {s}.{h.tabla} ({h.municipio}, valid_from)",
+        f"CREATE INDEX ON {s}.{h.tabla} (valid_to, valid_from)",
+        *indices_extra(h, s),
+        *conteo_de_historia(h, s),
+    ]
+
+
+NIVELES_CONTEO = (("conteo", "municipio"), ("conteo_dpto", "departamento"))
+"""The two count tables of a history or point table (suffix, territory column): by
+municipality, for municipal reports; by department, for the nation's and departments' (a
+national report of 45 LB sums 33 x 45 x 3 rows instead of 1,100 x 45 x 3)."""
+
+
+def tablas_de_conteo(tabla: str) -> list[str]:
+    return [f"{tabla}_{sufijo}" for sufijo, _ in NIVELES_CONTEO]
+
+
+def conteo_de_historia(h: Historia, s: str) -> list[str]:
+    """The count tables of `h`'s open rows and the triggers that keep them (idempotent)."""
+    if not h.conteo:
+        return []
+    columnas = [(c, h.tipo(c)) for c in h.conteo]
+    return _conteo(s, h.tabla, h.municipio, columnas, "valid_to = 'infinity'")
+
+
+def conteo_de_puntos(pt: TablaPuntos, s: str) -> list[str]:
+    """The count tables of a point table's rows and the triggers that keep them (idempotent)."""
+    return _conteo(s, pt.tabla, "municipio", [], "true") if pt.conteo else []
+
+
+def _por_nivel(municipio: str, columnas: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Per count table: its name suffix, its key columns, and the same read from the rows."""
+    return [
+        (
+            sufijo,
+            ", ".join([territorio, *columnas]),
+            ", ".join(
+                [
+                    f"{municipio} AS municipio" if territorio == "municipio" else territorio,
+                    *columnas,
+                ]
+            ),
+        )
+        for sufijo, territorio in NIVELES_CONTEO
+    ]
+
+
+def _conteo(
+    s: str, tabla: str, municipio: str, columnas: list[tuple[str, str]], cuenta: str
+) -> list[str]:
+    """The count tables of the rows of `tabla` where `cuenta` holds, by municipality (and by
+    department) and `columnas`, kept by one statement-level trigger per operation.
+
+    The triggers see every row a statement changed at once (transition tables), so a COPY of
+    20,000 rows costs one grouped upsert per table, not 20,000; keys are upserted in order, so
+    concurrent writers lock them in the same order; keys that fall to zero are deleted.
+    """
+    definicion = "".join(f"{c} {t}, " for c, t in columnas)
+    niveles = _por_nivel(municipio, [c for c, _ in columnas])
+
+    def delta(*fuentes: tuple[str, int]) -> str:
+        sentencias = []
+        for sufijo, nombres, origen in niveles:
+            partes = " UNION ALL ".join(
+                f"SELECT {origen}, {signo} AS d FROM {fuente} WHERE {cuenta}"
+                for fuente, signo in fuentes
+            )
+            sentencias.append(
+                f"INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
+                f" SELECT {nombres}, sum(d) FROM ({partes}) x"
+                f" GROUP BY {nombres} HAVING sum(d) <> 0 ORDER BY {nombres}"
+                f" ON CONFLICT ON CONSTRAINT {tabla}_{sufijo}_clave"
+                f" DO UPDATE SET n = c.n + EXCLUDED.n;"
+                f" DELETE FROM {s}.{tabla}_{sufijo} WHERE n = 0;"
+            )
+        return " ".join(sentencias)
+
+    funcion = f"{s}.{tabla}_contar"
+    disparadores = (
+        ("ins", "INSERT", "NEW TABLE AS nuevas"),
+        ("upd", "UPDATE", "OLD TABLE AS viejas NEW TABLE AS nuevas"),
+        ("del", "DELETE", "OLD TABLE AS viejas"),
+    )
+    tablas = [
+        f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo (municipio text, {definicion}"
+        "n bigint NOT NULL, departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED,"
+        f" CONSTRAINT {tabla}_conteo_clave UNIQUE NULLS NOT DISTINCT ({niveles[0][1]}))",
+        f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo_dpto (departamento text, {definicion}"
+        f"n bigint NOT NULL, CONSTRAINT {tabla}_conteo_dpto_clave"
+        f" UNIQUE NULLS NOT DISTINCT ({niveles[1][1]}))",
+    ]
+    return [
+        *tablas,
+        # the keys whose count fell to zero, found without a scan and deleted at once: a table
+        # holds exactly the counts of the rows there are (what a rebuild would give)
+        *(
+            f"CREATE INDEX IF NOT EXISTS {tabla}_{sufijo}_cero ON {s}.{tabla}_{sufijo} (n)"
+            " WHERE n = 0"
+            for sufijo, _ in NIVELES_CONTEO
+        ),
+        f"CREATE OR REPLACE FUNCTION {funcion}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+        f" IF TG_OP = 'INSERT' THEN {delta(('nuevas', 1))}"
+        f" ELSIF TG_OP = 'UPDATE' THEN {delta(('nuevas', 1), ('viejas', -1))}"
+        f" ELSE {delta(('viejas', -1))} END IF; RETURN NULL; END $f$",
+        *(
+            f"CREATE OR REPLACE TRIGGER {tabla}_contar_{sufijo} AFTER {operacion} ON {s}.{tabla}"
+            f" REFERENCING {transicion} FOR EACH STATEMENT EXECUTE FUNCTION {funcion}()"
+            for sufijo, operacion, transicion in disparadores
+        ),
+    ]
+
+
+def llenar_conteo_de_historia(h: Historia, s: str) -> list[str]:
+    """Count the open rows already there (a migration adding the count tables)."""
+    return _llenar(s, h.tabla, h.municipio, h.conteo, "valid_to = 'infinity'")
+
+
+def llenar_conteo_de_puntos(pt: TablaPuntos, s: str) -> list[str]:
+    return _llenar(s, pt.tabla, "municipio", (), "true")
+
+
+def _llenar(s: str, tabla: str, municipio: str, columnas: Sequence[str], cuenta: str) -> list[str]:
+    return [
+        f"INSERT INTO {s}.{tabla}_{sufijo} ({nombres}, n) SELECT {nombres}, count(*) FROM"
+        f" (SELECT {origen} FROM {s}.{tabla} WHERE {cuenta}) x GROUP BY {nombres}"
+        for sufijo, nombres, origen in _por_nivel(municipio, columnas)
+    ]
 
 
 def indices_extra(h: Historia, s: str) -> list[str]:

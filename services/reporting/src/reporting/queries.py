@@ -16,12 +16,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from juntos_catalogo import catalogo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reporting import handlers
 from reporting.domain import SALIDAS
-from reporting.proyecciones import validar_esquema
+from reporting.proyecciones import FAMILIAS, LOGROS, TODOS, Historia, validar_esquema
 
 VIGENTE = "valid_from < :corte AND valid_to >= :corte"
 MES = "to_char((({col}) AT TIME ZONE 'UTC') - interval '5 hours', 'YYYY-MM')"
@@ -67,6 +68,20 @@ class Consulta:
             partes.append(f"AND {self.territorio(alias)} = ANY(:territorios)")
         return " ".join(partes)
 
+    @property
+    def por_municipio(self) -> bool:
+        """Whether the report groups or filters by municipality."""
+        return self.nivel is Nivel.MUNICIPIO or self.municipio is not None
+
+    def donde_por_departamento(self) -> str:
+        """`donde` for a table keyed by department (a report that is not `por_municipio`)."""
+        partes = []
+        if self.departamento is not None:
+            partes.append("AND departamento = :departamento")
+        if self.nivel is Nivel.DEPARTAMENTO:
+            partes.append("AND departamento = ANY(:territorios)")
+        return " ".join(partes)
+
     def params(self, **mas: Any) -> dict[str, Any]:
         valores: dict[str, Any] = {"corte": self.corte, **mas}
         if self.municipio is not None:
@@ -89,6 +104,63 @@ async def lectura(engine: AsyncEngine) -> AsyncIterator[tuple[AsyncConnection, d
 
 async def _filas(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[Any]:
     return list(await conn.execute(text(sql), params))
+
+
+# --- current counts or histories ----------------------------------------------------------
+
+
+def _al_dia(esquema: str) -> str:
+    """True when the cut is after the newest event the generation applied: then the rows valid
+    at the cut are exactly the open ones, which the count tables count."""
+    return f"(SELECT coalesce(max(t) < :corte, true) FROM {esquema}.aplicado)"
+
+
+def vigentes(esquema: str, h: Historia, c: Consulta, filtro: str = "") -> str:
+    """A FROM item `v(municipio, departamento, <h.conteo>..., n)`: the rows of `h` valid at the
+    cut within `c`'s territory and `filtro` (on `h.conteo`'s columns), counted.
+
+    From `h`'s current counts when the cut is after the newest event (by municipality for a
+    municipal report or filter, else by department; `municipio` is null in the latter), else
+    one row per history row (n = 1). One statement, so both read the same snapshot and only
+    one side runs (the other is cut off by its one-time filter).
+    """
+    columnas = ", ".join(h.conteo)
+    al_dia = _al_dia(esquema)
+    return (
+        f"({_de_conteos(esquema, h.tabla, c, columnas)} AND {al_dia} {filtro}"
+        f" UNION ALL SELECT {h.municipio}, departamento, {columnas}, 1"
+        f" FROM {esquema}.{h.tabla} WHERE {VIGENTE} AND NOT {al_dia} {filtro}"
+        f" {c.donde(municipio=h.municipio)}) v"
+    )
+
+
+def anteriores(esquema: str, tabla: str, c: Consulta) -> str:
+    """A FROM item `v(municipio, departamento, n)`: a point table's rows before the cut within
+    `c`'s territory, from its counts when the cut is after the newest event (like `vigentes`)."""
+    al_dia = _al_dia(esquema)
+    return (
+        f"({_de_conteos(esquema, tabla, c, '')} AND {al_dia}"
+        f" UNION ALL SELECT municipio, departamento, 1 FROM {esquema}.{tabla}"
+        f" WHERE t < :corte AND NOT {al_dia} {c.donde()}) v"
+    )
+
+
+def _de_conteos(esquema: str, tabla: str, c: Consulta, columnas: str) -> str:
+    """The SELECT of the count table that serves `c`, up to its WHERE (open for more)."""
+    resto = f"{columnas}, n" if columnas else "n"
+    if c.por_municipio:
+        return (
+            f"SELECT municipio, departamento, {resto} FROM {esquema}.{tabla}_conteo"
+            f" WHERE true {c.donde()}"
+        )
+    return (
+        f"SELECT NULL::text, departamento, {resto} FROM {esquema}.{tabla}_conteo_dpto"
+        f" WHERE true {c.donde_por_departamento()}"
+    )
+
+
+_BOARD = LOGROS.historia("familia_logro")
+_PENDIENTES = LOGROS.historia("familia_pendientes")
 
 
 # --- families -----------------------------------------------------------------------------
@@ -115,20 +187,18 @@ async def conteo_familias(
 ) -> dict[str, dict[str, int]]:
     """Counts of CONTEOS_FAMILIA plus families with a baseline and with a plan, by territory."""
     columnas = ", ".join(
-        f"count(*) FILTER (WHERE {condicion}) AS {nombre}"
+        f"coalesce(sum(n) FILTER (WHERE {condicion}), 0)::bigint AS {nombre}"
         for nombre, condicion in CONTEOS_FAMILIA.items()
     )
-    sql = (
-        f"SELECT {c.territorio()} AS clave, {columnas} FROM {s['familias']}.familia_estado"
-        f" WHERE {VIGENTE} {c.donde()} GROUP BY 1"
-    )
+    familias = vigentes(s["familias"], FAMILIAS.historia("familia_estado"), c)
+    sql = f"SELECT {c.territorio()} AS clave, {columnas} FROM {familias}"
     resultado: dict[str, dict[str, int]] = {}
-    for fila in await _filas(conn, sql, c.params()):
+    for fila in await _filas(conn, sql + " GROUP BY 1", c.params()):
         resultado[fila.clave] = dict(fila._mapping)
     for tabla, nombre in (("linea_base", "con_linea_base"), ("plan", "con_plan")):
         sql = (
-            f"SELECT {c.territorio()} AS clave, count(*) AS n FROM {s['logros']}.{tabla}"
-            f" WHERE t < :corte {c.donde()} GROUP BY 1"
+            f"SELECT {c.territorio()} AS clave, sum(n)::bigint AS n"
+            f" FROM {anteriores(s['logros'], tabla, c)} GROUP BY 1"
         )
         for fila in await _filas(conn, sql, c.params()):
             resultado.setdefault(fila.clave, {})[nombre] = fila.n
@@ -161,9 +231,8 @@ async def logros_por_estado(
 ) -> dict[tuple[str, str], dict[str, int]]:
     """Families with each LB in each status, by territory."""
     sql = (
-        f"SELECT {c.territorio()} AS clave, logro, estado, count(*) AS n"
-        f" FROM {s['logros']}.familia_logro WHERE {VIGENTE} AND logro = ANY(:logros)"
-        f" {c.donde()} GROUP BY 1, 2, 3"
+        f"SELECT {c.territorio()} AS clave, logro, estado, sum(n)::bigint AS n"
+        f" FROM {vigentes(s['logros'], _BOARD, c, 'AND logro = ANY(:logros)')} GROUP BY 1, 2, 3"
     )
     resultado: dict[tuple[str, str], dict[str, int]] = {}
     for fila in await _filas(conn, sql, c.params(logros=list(logros))):
@@ -171,21 +240,48 @@ async def logros_por_estado(
     return resultado
 
 
+def grupo_de(logros: Sequence[str]) -> str | None:
+    """The group of `familia_pendientes` that is exactly `logros`: every LB or a dimension."""
+    cat = catalogo()
+    pedidos = set(logros)
+    if pedidos == {lb.codigo for lb in cat.logros_basicos}:
+        return TODOS
+    for d in cat.dimensiones:
+        if pedidos and pedidos == {
+            lb.codigo for lb in cat.logros_basicos if lb.dimension == d.codigo
+        }:
+            return d.codigo
+    return None
+
+
 async def familias_por_pendientes(
     conn: AsyncConnection, s: dict[str, str], c: Consulta, logros: Sequence[str]
 ) -> dict[tuple[str, int], int]:
-    """Families by how many of `logros` they have POR_ALCANZAR, by territory."""
-    sql = (
-        "SELECT clave, pendientes, count(*) AS n FROM ("
-        f" SELECT {c.territorio()} AS clave, familia_id,"
-        "  count(*) FILTER (WHERE estado = 'POR_ALCANZAR') AS pendientes"
-        f" FROM {s['logros']}.familia_logro WHERE {VIGENTE} AND logro = ANY(:logros)"
-        f" {c.donde()} GROUP BY 1, 2) x GROUP BY 1, 2"
-    )
-    return {
-        (fila.clave, fila.pendientes): fila.n
-        for fila in await _filas(conn, sql, c.params(logros=list(logros)))
-    }
+    """Families by how many of `logros` they have POR_ALCANZAR, by territory.
+
+    `logros` is what a report can ask: every LB or a dimension's (read from the derived history
+    `familia_pendientes`), or one LB (its POR_ALCANZAR count is the families with 1 pending).
+    """
+    grupo = grupo_de(logros)
+    if grupo is not None:
+        desde = vigentes(s["logros"], _PENDIENTES, c, "AND grupo = :grupo")
+        sql = (
+            f"SELECT {c.territorio()} AS clave, pendientes, sum(n)::bigint AS n FROM {desde}"
+            " GROUP BY 1, 2"
+        )
+        params = c.params(grupo=grupo)
+    elif len(logros) == 1:
+        sql = (
+            f"SELECT {c.territorio()} AS clave, (estado = 'POR_ALCANZAR')::int AS pendientes,"
+            f" sum(n)::bigint AS n FROM {vigentes(s['logros'], _BOARD, c, 'AND logro = :logro')}"
+            " GROUP BY 1, 2"
+        )
+        params = c.params(logro=logros[0])
+    elif not logros:
+        return {}
+    else:
+        raise ValueError(f"no pending-LB count for this set of LB: {sorted(logros)}")
+    return {(fila.clave, fila.pendientes): fila.n for fila in await _filas(conn, sql, params)}
 
 
 async def logros_alcanzados_por_mes(
