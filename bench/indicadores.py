@@ -86,22 +86,23 @@ CRUDAS = {
         "SELECT {territorio} AS clave, sum(n) AS potencial,"
         " sum(n) FILTER (WHERE estado = 'VINCULADA') AS en_acompanamiento,"
         " sum(n) FILTER (WHERE desplazada) AS desplazadas"
-        " FROM {familias}.familia_estado_conteo WHERE $1::timestamptz IS NOT NULL {donde}"
+        " FROM {familias}.familia_estado_{conteo} WHERE $1::timestamptz IS NOT NULL {donde}"
         " GROUP BY 1"
     ),
     "logros": (
         "SELECT {territorio} AS clave, logro, estado, sum(n) AS n"
-        " FROM {logros}.familia_logro_conteo WHERE $1::timestamptz IS NOT NULL {logro} {donde}"
+        " FROM {logros}.familia_logro_{conteo} WHERE $1::timestamptz IS NOT NULL {logro} {donde}"
         " GROUP BY 1, 2, 3"
     ),
     "pend": (
         "SELECT {territorio} AS clave, pendientes, sum(n) AS n"
-        " FROM {logros}.familia_pendientes_conteo WHERE $1::timestamptz IS NOT NULL"
+        " FROM {logros}.familia_pendientes_{conteo} WHERE $1::timestamptz IS NOT NULL"
         " AND grupo = '*' {donde} GROUP BY 1, 2"
     ),
 }
 """Each report's main aggregate, as a raw query on the current counts the project reads for a
-cut after the newest event (the project also checks that, and zero-fills and pages)."""
+cut after the newest event: by municipality for a municipal report, else by department (the
+project also checks that the cut is after the newest event, and zero-fills and pages)."""
 
 
 def app_cruda(uri: str, esquemas: dict[str, str]) -> FastAPI:
@@ -129,13 +130,15 @@ def app_cruda(uri: str, esquemas: dict[str, str]) -> FastAPI:
         clave = {"familias": "familias", "logros": "logros", "logros-pendientes": "pend"}[reporte]
         territorio = {"NACION": "''", "DEPARTAMENTO": "departamento"}.get(nivel, "municipio")
         donde, params = "", [datetime.now(UTC)]
-        if departamento:  # the project's condition: a range of codes, which the index serves
-            donde = "AND municipio BETWEEN $2 || '000' AND $2 || '999'"
-            params = [*params, departamento]
+        if departamento:
+            donde, params = "AND departamento = $2", [*params, departamento]
         if municipio:
             donde, params = "AND municipio = $2", [*params, municipio]
+        conteo = "conteo" if municipio or nivel == "MUNICIPIO" else "conteo_dpto"
         filtro = "AND logro = 'LB1'" if logro == "LB1" else ""
-        sql = CRUDAS[clave].format(territorio=territorio, donde=donde, logro=filtro, **esquemas)
+        sql = CRUDAS[clave].format(
+            territorio=territorio, donde=donde, logro=filtro, conteo=conteo, **esquemas
+        )
         filas = await request.app.state.pool.fetch(sql, *params)
         return [dict(f) for f in filas]
 

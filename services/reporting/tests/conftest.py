@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from juntos_events.migrate import upgrade
 from reporting import handlers
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .relato import Suceso
@@ -45,3 +46,13 @@ async def filas(engine: AsyncEngine, sql: str, **params) -> list[tuple]:
         esquemas = await handlers.esquemas_vivos(conn)
         resultado = await conn.exec_driver_sql(sql.format(**esquemas), tuple(params.values()))
         return [tuple(r) for r in resultado]
+
+
+async def plan_sin_seqscan(engine: AsyncEngine, sql: str, params: dict[str, object]) -> str:
+    """The EXPLAIN of `sql` (`{familias}`... name the live schemas) with sequential scans
+    discouraged: whether an index can serve it, whatever the (tiny) table sizes."""
+    async with engine.begin() as conn:
+        esquemas = await handlers.esquemas_vivos(conn)
+        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        filas = await conn.execute(text(f"EXPLAIN {sql.format(**esquemas)}"), params)
+        return "\n".join(fila[0] for fila in filas)

@@ -21,11 +21,10 @@ from reporting.proyecciones import (
     Historia,
     tablas_de_conteo,
 )
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import relato as r
-from .conftest import MIGRATIONS, aplicar, filas
+from .conftest import MIGRATIONS, aplicar, filas, plan_sin_seqscan
 
 
 def _relato(f: str, municipio: str, base: datetime) -> list[r.Suceso]:
@@ -211,19 +210,10 @@ async def test_the_history_side_of_a_per_lb_report_still_reads_the_index(
     h: Historia = LOGROS.historia("familia_logro")
     lb1 = "AND logro = 'LB1'"
     c = _consulta(datetime(2026, 1, 1, tzinfo=UTC))
-    async with engine.begin() as conn:
-        s = await handlers.esquemas_vivos(conn)
-        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(
-            fila[0]
-            for fila in await conn.execute(
-                text(
-                    f"EXPLAIN SELECT estado, sum(n)"
-                    f" FROM {queries.vigentes(s['logros'], h, c, lb1)} GROUP BY 1"
-                ),
-                c.params(),
-            )
-        )
+    desde = queries.vigentes("{logros}", h, c, lb1)
+    plan = await plan_sin_seqscan(
+        engine, f"SELECT estado, sum(n) FROM {desde} GROUP BY 1", c.params()
+    )
     assert "familia_logro_x0" in plan, plan
 
 

@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from reporting import handlers, queries
 from reporting.proyecciones import PROYECCIONES
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import relato as r
-from .conftest import aplicar, filas
+from .conftest import aplicar, filas, plan_sin_seqscan
 
 D1, D2, D3 = date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 MPIO = "91001"
@@ -171,17 +170,9 @@ async def test_a_department_filter_is_a_range_of_municipality_codes(engine: Asyn
         municipio=None,
         territorios=["52"],
     )
-    async with engine.begin() as conn:
-        esquemas = await handlers.esquemas_vivos(conn)
-        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(
-            fila[0]
-            for fila in await conn.execute(
-                text(
-                    f"EXPLAIN SELECT count(*) FROM {esquemas['familias']}.familia_estado"
-                    f" WHERE true {consulta.donde()}"
-                ),
-                consulta.params(),
-            )
-        )
+    plan = await plan_sin_seqscan(
+        engine,
+        f"SELECT count(*) FROM {{familias}}.familia_estado WHERE true {consulta.donde()}",
+        consulta.params(),
+    )
     assert "Index Cond: ((municipio >= " in plan, plan
