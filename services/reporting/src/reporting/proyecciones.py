@@ -145,6 +145,15 @@ def _dimension_de() -> dict[str, str]:
     return {lb.codigo: lb.dimension for lb in catalogo().logros_basicos}
 
 
+@functools.cache
+def grupos_de_pendientes() -> dict[frozenset[str], str]:
+    """Each group of `familia_pendientes` by the LB it covers: every LB, or a dimension's."""
+    por_grupo: dict[str, set[str]] = {TODOS: set(_dimension_de())}
+    for logro, dimension in _dimension_de().items():
+        por_grupo.setdefault(dimension, set()).add(logro)
+    return {frozenset(logros): grupo for grupo, logros in por_grupo.items()}
+
+
 def _pendientes(e: Mapping[str, Any]) -> dict[str, Valores]:
     """The board's LB POR_ALCANZAR, over every LB and per dimension (of the LB on the board)."""
     municipio = e.get("municipio")

@@ -16,13 +16,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from juntos_catalogo import catalogo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reporting import handlers
 from reporting.domain import SALIDAS
-from reporting.proyecciones import FAMILIAS, LOGROS, TODOS, Historia, validar_esquema
+from reporting.proyecciones import (
+    FAMILIAS,
+    LOGROS,
+    Historia,
+    grupos_de_pendientes,
+    validar_esquema,
+)
 
 VIGENTE = "valid_from < :corte AND valid_to >= :corte"
 MES = "to_char((({col}) AT TIME ZONE 'UTC') - interval '5 hours', 'YYYY-MM')"
@@ -240,20 +245,6 @@ async def logros_por_estado(
     return resultado
 
 
-def grupo_de(logros: Sequence[str]) -> str | None:
-    """The group of `familia_pendientes` that is exactly `logros`: every LB or a dimension."""
-    cat = catalogo()
-    pedidos = set(logros)
-    if pedidos == {lb.codigo for lb in cat.logros_basicos}:
-        return TODOS
-    for d in cat.dimensiones:
-        if pedidos and pedidos == {
-            lb.codigo for lb in cat.logros_basicos if lb.dimension == d.codigo
-        }:
-            return d.codigo
-    return None
-
-
 async def familias_por_pendientes(
     conn: AsyncConnection, s: dict[str, str], c: Consulta, logros: Sequence[str]
 ) -> dict[tuple[str, int], int]:
@@ -262,7 +253,7 @@ async def familias_por_pendientes(
     `logros` is what a report can ask: every LB or a dimension's (read from the derived history
     `familia_pendientes`), or one LB (its POR_ALCANZAR count is the families with 1 pending).
     """
-    grupo = grupo_de(logros)
+    grupo = grupos_de_pendientes().get(frozenset(logros))
     if grupo is not None:
         desde = vigentes(s["logros"], _PENDIENTES, c, "AND grupo = :grupo")
         sql = (
