@@ -11,7 +11,7 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -247,28 +247,29 @@ async def cogestores(ctx: Contexto, m: Medida) -> None:
 
 
 async def linea_base(ctx: Contexto, m: Medida) -> None:
-    """The baseline visit (`POST /v1/casos/{id}/linea-base`), answers keyed by integrante_id."""
+    """The baseline visits, uploaded offline as a field day's work (`POST /v1/sync`), answers
+    keyed by integrante_id. A baseline changes no earlier answer, so the version its device saw
+    cannot conflict: the case's first (0)."""
     ruta = ctx.dir / "linea_base.ndjson"
-
-    async def levantar(f: Familia) -> None:
+    familias = []
+    for f in ctx.familias.values():
         if f.linea is None:
             m.error(f"family {f.familia_id}: no baseline line for its head")
-            return
+        else:
+            familias.append(f)
+
+    def visita(f: Familia) -> dict[str, Any]:
+        assert f.linea is not None
         entrada = _leer_linea(ruta, f.linea)["entrada"]
         respuestas = entrada["linea_base"]["integrantes"]
         entrada["linea_base"]["integrantes"] = {
             f.integrantes[doc]: r for doc, r in respuestas.items() if doc in f.integrantes
         }
         f.fecha_lb = date.fromisoformat(entrada["fecha"])
-        await ctx.cliente.pedir(
-            "POST",
-            ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/linea-base"),
-            cogestor(ctx, f),
-            json=entrada,
-        )
-        m.items += 1
+        entrada.pop("visita_id", None)
+        return {**entrada, "tipo": "LINEA_BASE"}
 
-    await en_paralelo(list(ctx.familias.values()), levantar, ctx.concurrencia)
+    await _sincronizar(ctx, m, familias, visita)
 
 
 def _leer_linea(ruta: Path, offset: int) -> dict[str, Any]:
@@ -398,7 +399,7 @@ async def seguimientos(ctx: Contexto, m: Medida) -> None:
     pending are reached (LogroAlcanzado). Families about to graduate are left for the next stage."""
     familias = [f for f in ctx.familias.values() if f.version and not ctx.gradua(f.familia_id)]
     hogar = hogar_completo().model_dump(mode="json")
-    await _sincronizar(ctx, m, familias, lambda f: {"hogar": hogar})
+    await _sincronizar(ctx, m, familias, lambda f: _seguimiento(f, {"hogar": hogar}))
 
 
 async def graduaciones(ctx: Contexto, m: Medida) -> None:
@@ -411,12 +412,24 @@ async def graduaciones(ctx: Contexto, m: Medida) -> None:
     def cambios(f: Familia) -> dict[str, Any]:
         return {"hogar": hogar, "integrantes": {i: miembro for i in f.integrantes.values()}}
 
-    aplicadas = await _sincronizar(ctx, m, familias, cambios)
+    aplicadas = await _sincronizar(ctx, m, familias, lambda f: _seguimiento(f, cambios(f)))
     ctx.graduandas |= aplicadas
 
 
-async def _sincronizar(ctx: Contexto, m: Medida, familias: list[Familia], cambios: Any) -> set[str]:
-    """Each cogestor's visits in batches of LOTE_SYNC; returns the families whose item applied."""
+def _seguimiento(f: Familia, cambios: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tipo": "SEGUIMIENTO",
+        "fecha": (f.fecha_lb + timedelta(days=60)).isoformat(),  # type: ignore[operator]
+        "duracion_minutos": 45,
+        "cambios": cambios,
+    }
+
+
+async def _sincronizar(
+    ctx: Contexto, m: Medida, familias: list[Familia], visita: Callable[[Familia], dict[str, Any]]
+) -> set[str]:
+    """Each cogestor's visits (`visita(f)`: the item's type, date and content) in batches of
+    LOTE_SYNC; returns the families whose item applied."""
     por_cogestor: dict[str, list[Familia]] = defaultdict(list)
     for f in familias:
         por_cogestor[f.cogestor].append(f)
@@ -428,13 +441,10 @@ async def _sincronizar(ctx: Contexto, m: Medida, familias: list[Familia], cambio
     async def subir(lote: list[Familia]) -> None:
         items = [
             {
-                "id": _uuid(ctx, "seguimiento", f.familia_id, m.etapa),
+                "id": _uuid(ctx, "visita", f.familia_id, m.etapa),
                 "familia_id": f.familia_id,
-                "version_vista": f.version,
-                "tipo": "SEGUIMIENTO",
-                "fecha": (f.fecha_lb + timedelta(days=60)).isoformat(),  # type: ignore[operator]
-                "duracion_minutos": 45,
-                "cambios": cambios(f),
+                "version_vista": f.version or 0,
+                **visita(f),
             }
             for f in lote
         ]
@@ -468,7 +478,7 @@ ETAPAS = (
     ("importacion", "CLI juntos enrollment import", importacion),
     ("vinculacion", "enrollment REST", vinculacion),
     ("cogestores", "enrollment REST", cogestores),
-    ("linea_base", "accompaniment REST", linea_base),
+    ("linea_base", "accompaniment POST /v1/sync", linea_base),
     ("plan", "accompaniment REST", plan),
     ("oferta", "offer REST", oferta),
     ("asignaciones", "offer REST (asignacion-masiva)", asignaciones),

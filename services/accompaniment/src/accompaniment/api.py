@@ -542,9 +542,24 @@ async def construir_plan(
 async def sincronizar(
     lote: LoteSync, s: Srv, p: Annotated[Principal, Depends(require(C))]
 ) -> RespuestaSync:
-    resultados = []
-    for item in lote.items:
-        resultados.append(await _item(s, p, item))
+    async with s.engine.connect() as conn:
+        filas = await queries.familias(conn, [str(i.familia_id) for i in lote.items])
+    ajenos = {
+        n
+        for n, item in enumerate(lote.items)
+        if (fila := filas.get(str(item.familia_id))) is None or fila.cogestor_id != p.sub
+    }
+    aplicados = iter(
+        await sync.aplicar_lote(
+            s, [_pedido(p, i) for n, i in enumerate(lote.items) if n not in ajenos], actor=p.sub
+        )
+    )
+    resultados = [
+        sync.ResultadoItem(str(item.id), "RECHAZADO", None, "the family is not assigned to you")
+        if n in ajenos
+        else next(aplicados)
+        for n, item in enumerate(lote.items)
+    ]
     return RespuestaSync(
         resultados=[
             ResultadoSync(
@@ -560,14 +575,7 @@ async def sincronizar(
     )
 
 
-async def _item(s: handlers.Servicios, p: Principal, item: ItemSync) -> sync.ResultadoItem:
-    fid = str(item.familia_id)
-    async with s.engine.connect() as conn:
-        fila = await queries.familia(conn, fid)
-    if fila is None or fila.cogestor_id != p.sub:
-        return sync.ResultadoItem(
-            str(item.id), "RECHAZADO", None, "the family is not assigned to you"
-        )
+def _pedido(p: Principal, item: ItemSync) -> sync.Pedido:
     visita = domain.Visita(
         visita_id=str(item.id),
         cogestor_id=p.sub,
@@ -587,14 +595,8 @@ async def _item(s: handlers.Servicios, p: Principal, item: ItemSync) -> sync.Res
         comando = lambda m: domain.Seguimiento(visita, cambios, m)  # noqa: E731
     else:
         comando = domain.RegistrarVisita(visita)
-    return await sync.aplicar_item(
-        s,
-        item_id=str(item.id),
-        familia_id=fid,
-        vista=item.version_vista,
-        comando=comando,
-        cambios=item.cambios,
-        actor=p.sub,
+    return sync.Pedido(
+        str(item.id), str(item.familia_id), item.version_vista, comando, item.cambios
     )
 
 

@@ -13,12 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, given, retrying
+from juntos_events.events import DomainEvent
 from juntos_events.store import EventStore
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from accompaniment import domain, queries
 from accompaniment.domain import Caso, Comando
 from accompaniment.events import VisitaRegistrada, events
+from accompaniment.reglas import Miembro
 
 COLOMBIA = ZoneInfo("America/Bogota")
 
@@ -42,9 +44,13 @@ class Servicios:
     hoy: Callable[[], date] = hoy_en_colombia
 
 
-async def _proyectar(conn: AsyncConnection, aplicado: Applied[Caso]) -> None:
+def _resumen(aplicado: Applied[Caso]) -> tuple[Caso, int, date | None]:
     visitas = [e.fecha for e in aplicado.events if isinstance(e, VisitaRegistrada)]
-    await queries.proyectar_caso(conn, aplicado.after, aplicado.version, max(visitas, default=None))
+    return aplicado.after, aplicado.version, max(visitas, default=None)
+
+
+async def _proyectar(conn: AsyncConnection, aplicado: Applied[Caso]) -> None:
+    await queries.proyectar_casos(conn, [_resumen(aplicado)])
 
 
 async def aplicar(
@@ -74,6 +80,40 @@ async def aplicar(
     )
 
 
+Decidir = Callable[[str, Caso, int, Sequence[Miembro]], Sequence[DomainEvent]]
+
+
+async def aplicar_lote(
+    conn: AsyncConnection, familia_ids: Sequence[str], decidir: Decidir, *, actor: str
+) -> dict[str, Applied[Caso]]:
+    """Many cases' commands in the caller's transaction, in a constant number of round trips.
+
+    `decidir(familia, case, version, members)` answers each case's new events (pure; it records
+    its own refusals). All cases are read at once, their events appended in one guarded
+    statement (a lost race anywhere is a ConcurrencyConflict for the whole batch) and their
+    summaries updated in one more. Answers the Applied of each case that got events.
+    """
+    cargados = await casos.load_many(conn, familia_ids)
+    roster = await queries.miembros_de(conn, familia_ids)
+    nuevos = {
+        fid: list(decidir(fid, caso, version, roster.get(fid, [])))
+        for fid, (caso, version) in cargados.items()
+    }
+    versiones = await store.append_many(
+        conn,
+        casos.stream_type,
+        [(fid, cargados[fid][1], eventos) for fid, eventos in nuevos.items()],
+        actor=actor,
+    )
+    aplicados = {
+        fid: Applied(caso, casos.evolve_from(nuevos[fid], caso), v, nuevos[fid])
+        for fid, v in versiones.items()
+        for caso in [cargados[fid][0]]
+    }
+    await queries.proyectar_casos(conn, [_resumen(a) for a in aplicados.values()])
+    return aplicados
+
+
 async def ejecutar(
     srv: Servicios,
     familia_id: str,
@@ -93,4 +133,4 @@ async def caso(conn: AsyncConnection, familia_id: str) -> tuple[Caso, int]:
     return await casos.load(conn, familia_id)
 
 
-__all__ = ["Servicios", "aplicar", "caso", "casos", "ejecutar", "given", "store"]
+__all__ = ["Servicios", "aplicar", "aplicar_lote", "caso", "casos", "ejecutar", "given", "store"]

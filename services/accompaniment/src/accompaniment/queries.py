@@ -6,6 +6,7 @@ enrollment's events keep it, in the transaction that applies each event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -23,15 +24,33 @@ async def familia(conn: AsyncConnection, familia_id: str) -> Row[Any] | None:
     ).first()
 
 
-async def miembros(conn: AsyncConnection, familia_id: str) -> list[Miembro]:
+async def familias(conn: AsyncConnection, familia_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """`familia` of many families in one round trip (offline batches)."""
     rows = await conn.execute(
-        text(
-            "SELECT integrante_id, fecha_nacimiento, sexo, parentesco, discapacidad, gestante"
-            " FROM integrantes WHERE familia_id = :f AND activo ORDER BY integrante_id"
-        ),
-        {"f": familia_id},
+        text("SELECT * FROM familias WHERE familia_id = ANY(:fs)"), {"fs": list(familia_ids)}
     )
-    return [Miembro(**r._mapping) for r in rows]
+    return {r.familia_id: r for r in rows}
+
+
+_MIEMBROS = (
+    "SELECT familia_id, integrante_id, fecha_nacimiento, sexo, parentesco, discapacidad, gestante"
+    " FROM integrantes WHERE familia_id = ANY(:fs) AND activo ORDER BY familia_id, integrante_id"
+)
+
+
+async def miembros(conn: AsyncConnection, familia_id: str) -> list[Miembro]:
+    return (await miembros_de(conn, [familia_id])).get(familia_id, [])
+
+
+async def miembros_de(
+    conn: AsyncConnection, familia_ids: Sequence[str]
+) -> dict[str, list[Miembro]]:
+    """The active members of many families in one round trip, by family."""
+    por_familia: dict[str, list[Miembro]] = {}
+    for r in await conn.execute(text(_MIEMBROS), {"fs": list(familia_ids)}):
+        fila = dict(r._mapping)
+        por_familia.setdefault(fila.pop("familia_id"), []).append(Miembro(**fila))
+    return por_familia
 
 
 async def registrar_familia(
@@ -90,34 +109,41 @@ async def retirar_integrante(conn: AsyncConnection, familia_id: str, integrante_
     )
 
 
-async def proyectar_caso(
-    conn: AsyncConnection, caso: Caso, version: int, ultima_visita: date | None
+_PROYECTAR_CASO = text(
+    """
+    UPDATE familias SET caso_abierto = :abierto, caso_version = :version,
+           linea_base = coalesce(linea_base, :linea_base), plan_version = :plan,
+           pendientes = :pendientes,
+           ultima_visita = greatest(ultima_visita, :ultima_visita)
+    WHERE familia_id = :f AND caso_version < :version
+    """
+)
+
+
+async def proyectar_casos(
+    conn: AsyncConnection, casos: Sequence[tuple[Caso, int, date | None]]
 ) -> None:
+    """The case summaries of (case, version, last visit): one statement, sent once for all."""
+    if not casos:
+        return
+    await conn.execute(_PROYECTAR_CASO, [_resumen(*c) for c in casos])
+
+
+def _resumen(caso: Caso, version: int, ultima_visita: date | None) -> dict[str, Any]:
     pendientes = (
         sum(1 for c in caso.tablero.values() if c.estado is EstadoLogro.POR_ALCANZAR)
         if caso.tablero
         else None
     )
-    await conn.execute(
-        text(
-            """
-            UPDATE familias SET caso_abierto = :abierto, caso_version = :version,
-                   linea_base = coalesce(linea_base, :linea_base), plan_version = :plan,
-                   pendientes = :pendientes,
-                   ultima_visita = greatest(ultima_visita, :ultima_visita)
-            WHERE familia_id = :f AND caso_version < :version
-            """
-        ),
-        {
-            "f": caso.familia_id,
-            "abierto": caso.abierto,
-            "version": version,
-            "linea_base": ultima_visita if caso.linea_base is not None else None,
-            "plan": caso.plan_version,
-            "pendientes": pendientes,
-            "ultima_visita": ultima_visita,
-        },
-    )
+    return {
+        "f": caso.familia_id,
+        "abierto": caso.abierto,
+        "version": version,
+        "linea_base": ultima_visita if caso.linea_base is not None else None,
+        "plan": caso.plan_version,
+        "pendientes": pendientes,
+        "ultima_visita": ultima_visita,
+    }
 
 
 async def listar_casos(

@@ -1,15 +1,21 @@
 """Offline sync: a cogestor's device uploads visits captured days ago, in one batch.
 
 Each item carries a client-generated id (it becomes the visit id, so a re-sent batch has no
-second effect) and the case version the device last saw. Items are applied one by one, each in
-its own transaction, and each gets its own result. A follow-up based on an older version is
-merged when the questions it changes were not changed since; if they were, it is a conflict,
-reported with the device's value and the current one, and nothing is written: never
-last-write-wins.
+second effect) and the case version the device last saw, and each gets its own result. A
+follow-up based on an older version is merged when the questions it changes were not changed
+since; if they were, it is a conflict, reported with the device's value and the current one,
+and nothing is written: never last-write-wins.
+
+A batch is applied in one transaction when it can be (`aplicar_lote`): a field day's visits of
+different families are independent, and one transaction for them all costs a few round trips
+instead of a dozen per item. Items that need more than their case (a second item of the same
+family, a follow-up against an older version) and every item of a batch that lost a race are
+applied one by one afterwards, each in its own transaction, exactly as before.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +83,78 @@ async def conflictos(
         Conflicto(pregunta, valor_en(cambios, pregunta), valor_en(actual, pregunta))
         for pregunta in sorted(choques)
     ]
+
+
+@dataclass(frozen=True)
+class Pedido:
+    """One item to apply: `comando(miembros)` builds the case command."""
+
+    item_id: str
+    familia_id: str
+    vista: int
+    comando: Any
+    cambios: dict[str, Any] | None
+
+
+async def aplicar_lote(
+    srv: handlers.Servicios, pedidos: Sequence[Pedido], *, actor: str
+) -> list[ResultadoItem]:
+    """Every item's result, in order: most in one transaction, the rest one by one."""
+    veces = Counter(p.familia_id for p in pedidos)
+    solos = {p.familia_id: n for n, p in enumerate(pedidos) if veces[p.familia_id] == 1}
+    hechos: dict[int, ResultadoItem] = {}
+    if solos:
+        try:
+            async with srv.engine.begin() as conn:
+                hechos = await _en_una_transaccion(conn, pedidos, solos, actor)
+        except ConcurrencyConflict:  # another writer touched one of the cases: one by one
+            hechos = {}
+    return [
+        hechos.get(n)
+        or await aplicar_item(
+            srv,
+            item_id=p.item_id,
+            familia_id=p.familia_id,
+            vista=p.vista,
+            comando=p.comando,
+            cambios=p.cambios,
+            actor=actor,
+        )
+        for n, p in enumerate(pedidos)
+    ]
+
+
+async def _en_una_transaccion(
+    conn: AsyncConnection, pedidos: Sequence[Pedido], solos: Mapping[str, int], actor: str
+) -> dict[int, ResultadoItem]:
+    """Results by position of the items that need only their case (`solos`: family → position);
+    an item that may conflict is left out, for the one-by-one path."""
+    hechos: dict[int, ResultadoItem] = {}
+
+    def decidir(fid: str, caso: domain.Caso, version: int, miembros: Sequence[Any]) -> list[Any]:
+        n = solos[fid]
+        p = pedidos[n]
+        if p.item_id in caso.visitas:
+            hechos[n] = ResultadoItem(p.item_id, "DUPLICADO", version)
+            return []
+        if p.vista < version and p.cambios is not None:
+            return []  # compared with the changes made since, one by one
+        try:
+            comando = p.comando(list(miembros)) if callable(p.comando) else p.comando
+            nuevos = domain.decide(caso, comando)
+        except ReglaIncumplida as regla:
+            hechos[n] = ResultadoItem(p.item_id, "RECHAZADO", None, str(regla))
+            return []
+        except ValidationError as error:
+            hechos[n] = ResultadoItem(p.item_id, "RECHAZADO", None, _motivo(error))
+            return []
+        hechos[n] = ResultadoItem(p.item_id, "APLICADO", version)
+        return nuevos
+
+    aplicados = await handlers.aplicar_lote(conn, list(solos), decidir, actor=actor)
+    for fid, aplicado in aplicados.items():
+        hechos[solos[fid]].version = aplicado.version
+    return hechos
 
 
 async def aplicar_item(

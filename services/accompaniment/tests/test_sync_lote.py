@@ -1,0 +1,160 @@
+"""Offline batches applied together: the same per-item results as one by one, in a number of
+statements that does not grow with the batch, and one by one again when a race is lost."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from accompaniment import domain, handlers, queries
+from accompaniment.ejemplos import familia_ejemplo
+from accompaniment.vocabulario import TipoVisita
+from sqlalchemy import event
+
+from .conftest import cogestor, familia_vinculada
+
+HOY = date.today()
+
+
+def item(fid: str, vista: int, **campos: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "familia_id": fid,
+        "version_vista": vista,
+        "fecha": HOY.isoformat(),
+        "duracion_minutos": 45,
+        **campos,
+    }
+
+
+def linea_base(fid: str, vista: int, lb: Any) -> dict[str, Any]:
+    return item(fid, vista, tipo="LINEA_BASE", linea_base=lb.model_dump(mode="json"))
+
+
+def seguimiento(fid: str, vista: int, cambios: dict[str, Any]) -> dict[str, Any]:
+    return item(fid, vista, tipo="SEGUIMIENTO", cambios=cambios)
+
+
+async def familias(app, n: int) -> list[tuple[str, Any]]:
+    hechas = []
+    for _ in range(n):
+        lb, miembros, _ = familia_ejemplo(HOY)
+        hechas.append((await familia_vinculada(app, miembros), lb))
+    return hechas
+
+
+async def version(client, app, fid: str) -> int:
+    return (await client.get(f"/v1/casos/{fid}", headers=cogestor(app))).json()["version"]
+
+
+async def sync(client, app, items: list[dict[str, Any]]) -> dict[str, Any]:
+    r = await client.post("/v1/sync", json={"items": items}, headers=cogestor(app))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def statements(app) -> list[str]:
+    """Every statement the app's engine sends from now on (an executemany counts once)."""
+    sent: list[str] = []
+
+    @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    return sent
+
+
+async def test_every_kind_of_item_gets_the_result_it_gets_alone(client, app) -> None:
+    (a, lb_a), (b, lb_b), (c, lb_c), (d, lb_d), (e, lb_e) = await familias(app, 5)
+    ajena, _ = (await familias_de_otro(app))[0]
+    # b already has its baseline (a resend is a duplicate); e has one and a follow-up since
+    previa = linea_base(b, 1, lb_b)
+    await sync(client, app, [previa, linea_base(e, 1, lb_e)])
+    vista_e = await version(client, app, e)
+    await sync(client, app, [seguimiento(e, vista_e, {"hogar": {"credito_usura": True}})])
+    items = [
+        linea_base(a, 1, lb_a),  # new: applied
+        previa,  # resent: duplicate
+        seguimiento(c, 1, {"hogar": {"credito_usura": True}}),  # no baseline yet: refused
+        # two items of one family, in order: the follow-up sees the baseline, which came after
+        # the version its device saw, so (as one by one) it conflicts instead of being refused
+        linea_base(d, 1, lb_d),
+        seguimiento(d, 1, {"integrantes": {"jefe": {"libreta_militar": True}}}),
+        seguimiento(e, vista_e, {"integrantes": {"jefe": {"libreta_militar": True}}}),  # merged
+        linea_base(ajena, 1, lb_c),  # another cogestor's family
+    ]
+    respuesta = await sync(client, app, items)
+    estados = [r["estado"] for r in respuesta["resultados"]]
+    assert estados == [
+        "APLICADO",
+        "DUPLICADO",
+        "RECHAZADO",
+        "APLICADO",
+        "CONFLICTO",
+        "APLICADO",
+        "RECHAZADO",
+    ], respuesta
+    assert [r["id"] for r in respuesta["resultados"]] == [i["id"] for i in items]
+    assert respuesta["resumen"] == {"APLICADO": 3, "CONFLICTO": 1, "DUPLICADO": 1, "RECHAZADO": 2}
+    for r, fid in zip(respuesta["resultados"], [a, b, None, d, d, e], strict=False):
+        if fid is not None:
+            assert r["version"] == await version(client, app, fid)
+    # the case summaries were projected for the families applied together
+    async with app.state.engine.connect() as conn:
+        filas = await queries.familias(conn, [a, d])
+    assert filas[a].caso_version == await version(client, app, a)
+    assert filas[a].linea_base == HOY and filas[a].pendientes is not None
+    assert filas[d].caso_version == await version(client, app, d)
+
+
+async def familias_de_otro(app) -> list[tuple[str, Any]]:
+    lb, miembros, _ = familia_ejemplo(HOY)
+    return [(await familia_vinculada(app, miembros, cogestor_id="otro-cogestor"), lb)]
+
+
+async def test_a_batch_costs_the_same_statements_for_one_family_or_twenty(client, app) -> None:
+    una = await familias(app, 1)
+    veinte = await familias(app, 20)
+    enviados = statements(app)
+    await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in una])
+    por_una = len(enviados)
+    enviados.clear()
+    respuesta = await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in veinte])
+    assert respuesta["resumen"] == {"APLICADO": 20}
+    assert len(enviados) == por_una, enviados
+
+
+async def test_a_lost_race_sends_the_batch_one_by_one(client, app, monkeypatch) -> None:
+    (a, lb_a), (b, lb_b) = await familias(app, 2)
+    leer = queries.miembros_de
+    carreras = []
+
+    async def con_carrera(conn, familia_ids):
+        # between the batch's read of the cases and its append, another writer visits a
+        if not carreras:
+            visita = domain.Visita(
+                visita_id=str(uuid.uuid4()),
+                cogestor_id="otro",
+                fecha=HOY,
+                tipo=TipoVisita.VINCULACION,
+                duracion_minutos=10,
+            )
+            carreras.append(
+                await handlers.ejecutar(
+                    handlers.Servicios(app.state.engine),
+                    a,
+                    domain.RegistrarVisita(visita),
+                    actor="otro",
+                )
+            )
+        return await leer(conn, familia_ids)
+
+    monkeypatch.setattr(queries, "miembros_de", con_carrera)
+    respuesta = await sync(client, app, [linea_base(a, 1, lb_a), linea_base(b, 1, lb_b)])
+    assert carreras and carreras[0].version == 2
+    assert [r["estado"] for r in respuesta["resultados"]] == ["APLICADO", "APLICADO"], respuesta
+    assert respuesta["resultados"][0]["version"] == await version(client, app, a)
+    async with app.state.engine.connect() as conn:
+        tipos = [r.event.event_type for r in await handlers.store.read(conn, a)]
+    assert tipos.count("VisitaRegistrada") == 2 and tipos.count("LineaBaseLevantada") == 1
