@@ -158,3 +158,49 @@ async def test_a_lost_race_sends_the_batch_one_by_one(client, app, monkeypatch) 
     async with app.state.engine.connect() as conn:
         tipos = [r.event.event_type for r in await handlers.store.read(conn, a)]
     assert tipos.count("VisitaRegistrada") == 2 and tipos.count("LineaBaseLevantada") == 1
+
+
+async def test_a_plan_built_at_a_visit_is_the_plan_of_the_put_and_resends_are_safe(
+    client, app
+) -> None:
+    (a, lb_a), (b, lb_b) = await familias(app, 2)
+    await sync(client, app, [linea_base(a, 1, lb_a), linea_base(b, 1, lb_b)])
+    tableros = {
+        fid: (await client.get(f"/v1/casos/{fid}/logros", headers=cogestor(app))).json()["logros"]
+        for fid in (a, b)
+    }
+
+    def prioridad(fid: str, estado: str) -> dict[str, Any]:
+        logro = next(x["logro"] for x in tableros[fid] if x["estado"] == estado)
+        return {"logro": logro, "fecha_meta": "2027-06-30", "acciones": ["ir a la registraduría"]}
+
+    plan_a = item(a, 1, tipo="PLAN_FAMILIAR", prioridades=[prioridad(a, "POR_ALCANZAR")])
+    plan_b = item(b, 1, tipo="PLAN_FAMILIAR", prioridades=[prioridad(b, "ALCANZADO")])
+    respuesta = await sync(client, app, [plan_a, plan_b])
+    assert [r["estado"] for r in respuesta["resultados"]] == ["APLICADO", "RECHAZADO"]
+    assert "POR_ALCANZAR" in respuesta["resultados"][1]["detalle"]
+    plan = (await client.get(f"/v1/casos/{a}/plan", headers=cogestor(app))).json()
+    assert (
+        plan["version"] == 1
+        and plan["prioridades"][0]["logro"] == plan_a["prioridades"][0]["logro"]
+    )
+    tablero = (await client.get(f"/v1/casos/{a}/logros", headers=cogestor(app))).json()["logros"]
+    assert next(x for x in tablero if x["logro"] == "LB34")["estado"] == "ALCANZADO"
+    # the visit is recorded with its type, and a resend builds no second plan version
+    assert (await sync(client, app, [plan_a]))["resultados"][0]["estado"] == "DUPLICADO"
+    async with app.state.engine.connect() as conn:
+        eventos = [r.event for r in await handlers.store.read(conn, a)]
+    assert [e.tipo for e in eventos if e.event_type == "VisitaRegistrada"] == [
+        TipoVisita.LINEA_BASE,
+        TipoVisita.PLAN_FAMILIAR,
+    ]
+    assert sum(e.event_type == "PlanFamiliarConstruido" for e in eventos) == 1
+    assert (await client.get(f"/v1/casos/{a}/plan", headers=cogestor(app))).json()["version"] == 1
+
+
+async def test_an_item_with_two_contents_is_refused_whole(client, app) -> None:
+    ((a, lb_a),) = await familias(app, 1)
+    doble = {**linea_base(a, 1, lb_a), "cambios": {"hogar": {"credito_usura": True}}}
+    r = await client.post("/v1/sync", json={"items": [doble]}, headers=cogestor(app))
+    assert r.status_code == 422 and "at most one" in r.text
+    assert await version(client, app, a) == 1

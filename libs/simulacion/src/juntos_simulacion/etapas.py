@@ -38,7 +38,7 @@ class Familia:
     linea: int | None = None  # byte offset of its line in linea_base.ndjson
     cogestor: str = ""
     fecha_lb: date | None = None
-    version: int | None = None  # the case's version after its plan
+    version: int | None = None  # the case's version after its last visit uploaded (sync)
 
 
 @dataclass
@@ -279,33 +279,37 @@ def _leer_linea(ruta: Path, offset: int) -> dict[str, Any]:
 
 
 async def plan(ctx: Contexto, m: Medida) -> None:
-    """The Plan Familiar (`PUT /v1/casos/{id}/plan`): the first five pending LB of the board
-    (`GET /v1/casos/{id}/logros`) as priorities, in board order."""
+    """The Plan Familiar, built with the family at a PLAN_FAMILIAR visit and uploaded offline
+    (`POST /v1/sync`, `prioridades`): the first five pending LB of the board (`GET
+    /v1/casos/{id}/logros`, read beforehand, as a device syncs its families down) as
+    priorities, in board order."""
+    pendientes: dict[str, list[str]] = {}
 
-    async def construir(f: Familia) -> None:
-        if f.fecha_lb is None:
-            return
+    async def leer(f: Familia) -> None:
         tablero = await ctx.cliente.pedir(
             "GET", ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/logros"), cogestor(ctx, f)
         )
-        pendientes = [x["logro"] for x in tablero.json()["logros"] if x["estado"] == "POR_ALCANZAR"]
-        meta = (f.fecha_lb + timedelta(days=365)).isoformat()
-        r = await ctx.cliente.pedir(
-            "PUT",
-            ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/plan"),
-            cogestor(ctx, f),
-            json={
-                "fecha": f.fecha_lb.isoformat(),
-                "prioridades": [
-                    {"logro": lb, "fecha_meta": meta, "acciones": ["acompanamiento del cogestor"]}
-                    for lb in pendientes[:5]
-                ],
-            },
-        )
-        f.version = r.json()["version"]
-        m.items += 1
+        pendientes[f.familia_id] = [
+            x["logro"] for x in tablero.json()["logros"] if x["estado"] == "POR_ALCANZAR"
+        ]
 
-    await en_paralelo(list(ctx.familias.values()), construir, ctx.concurrencia)
+    familias = [f for f in ctx.familias.values() if f.fecha_lb is not None]
+    await en_paralelo(familias, leer, ctx.concurrencia)
+
+    def visita(f: Familia) -> dict[str, Any]:
+        assert f.fecha_lb is not None
+        meta = (f.fecha_lb + timedelta(days=365)).isoformat()
+        return {
+            "tipo": "PLAN_FAMILIAR",
+            "fecha": f.fecha_lb.isoformat(),
+            "duracion_minutos": 60,
+            "prioridades": [
+                {"logro": lb, "fecha_meta": meta, "acciones": ["acompanamiento del cogestor"]}
+                for lb in pendientes[f.familia_id][:5]
+            ],
+        }
+
+    await _sincronizar(ctx, m, [f for f in familias if pendientes[f.familia_id]], visita)
 
 
 # --- offer -----------------------------------------------------------------------------------
@@ -457,6 +461,7 @@ async def _sincronizar(
         for f, resultado in zip(lote, r.json()["resultados"], strict=True):
             if resultado["estado"] in ("APLICADO", "DUPLICADO"):
                 aplicadas.add(f.familia_id)
+                f.version = resultado["version"]
                 m.items += 1
             else:
                 m.error(f"sync {resultado['estado']}: {resultado['detalle']}")
@@ -479,7 +484,7 @@ ETAPAS = (
     ("vinculacion", "enrollment REST", vinculacion),
     ("cogestores", "enrollment REST", cogestores),
     ("linea_base", "accompaniment POST /v1/sync", linea_base),
-    ("plan", "accompaniment REST", plan),
+    ("plan", "accompaniment GET logros + POST /v1/sync", plan),
     ("oferta", "offer REST", oferta),
     ("asignaciones", "offer REST (asignacion-masiva)", asignaciones),
     ("entregas", "CLI juntos offer import ruaf", entregas),

@@ -17,7 +17,7 @@ from juntos_events.commands import Applied, StaleVersion
 from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accompaniment import domain, handlers, queries, sync
@@ -186,6 +186,20 @@ class ItemSync(VisitaEntrada):
     tipo: TipoVisita
     linea_base: LineaBase | None = None
     cambios: dict[str, Any] | None = None
+    prioridades: list[PrioridadEntrada] | None = Field(
+        None, min_length=1, max_length=45, description="A plan familiar built at this visit"
+    )
+
+    @model_validator(mode="after")
+    def _un_contenido(self) -> ItemSync:
+        dados = [
+            c for c in ("linea_base", "cambios", "prioridades") if getattr(self, c) is not None
+        ]
+        if len(dados) > 1:
+            raise ValueError(
+                f"an item carries at most one of linea_base, cambios, prioridades: {dados}"
+            )
+        return self
 
 
 class LoteSync(BaseModel):
@@ -512,16 +526,7 @@ async def construir_plan(
     p: Annotated[Principal, Depends(require(C))],
     if_match: IfMatch = None,
 ) -> CasoVista:
-    prioridades = tuple(
-        domain.PrioridadPlan(
-            logro=x.logro,
-            responsable_id=x.responsable_id,
-            fecha_meta=x.fecha_meta,
-            acciones=tuple(x.acciones),
-            recursos=tuple(x.recursos),
-        )
-        for x in entrada.prioridades
-    )
+    prioridades = _prioridades(entrada.prioridades)
     return await _mandar(  # type: ignore[return-value]
         request,
         s,
@@ -529,6 +534,19 @@ async def construir_plan(
         familia_id,
         lambda m: domain.ConstruirPlan(entrada.fecha, prioridades, m),
         if_match=if_match,
+    )
+
+
+def _prioridades(entradas: list[PrioridadEntrada]) -> tuple[domain.PrioridadPlan, ...]:
+    return tuple(
+        domain.PrioridadPlan(
+            logro=x.logro,
+            responsable_id=x.responsable_id,
+            fecha_meta=x.fecha_meta,
+            acciones=tuple(x.acciones),
+            recursos=tuple(x.recursos),
+        )
+        for x in entradas
     )
 
 
@@ -593,6 +611,9 @@ def _pedido(p: Principal, item: ItemSync) -> sync.Pedido:
     elif item.cambios is not None:
         cambios = item.cambios
         comando = lambda m: domain.Seguimiento(visita, cambios, m)  # noqa: E731
+    elif item.prioridades is not None:
+        plan = _prioridades(item.prioridades)
+        comando = lambda m: domain.ConstruirPlan(item.fecha, plan, m, visita)  # noqa: E731
     else:
         comando = domain.RegistrarVisita(visita)
     return sync.Pedido(

@@ -241,6 +241,7 @@ class ConstruirPlan:
     fecha: date
     prioridades: tuple[PrioridadPlan, ...]
     miembros: Sequence[Miembro]
+    visita: Visita | None = None  # built at a PLAN_FAMILIAR visit (offline): recorded with it
 
 
 Comando = (
@@ -502,4 +503,6 @@ def _plan(s: Caso, c: ConstruirPlan) -> list[DomainEvent]:
             recursos={p.logro: list(p.recursos) for p in c.prioridades},
         ),
     ]
+    if c.visita is not None:
+        eventos = [*_visita(s, c.visita), *eventos]
     return eventos + _evaluar(fold(eventos, s), c.miembros, c.fecha, None)
