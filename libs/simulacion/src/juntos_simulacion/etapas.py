@@ -151,27 +151,17 @@ async def vinculacion(ctx: Contexto, m: Medida) -> None:
     await en_paralelo(ids, detalle, ctx.concurrencia)
     planear_cogestores(ctx)
 
-    async def vincular(lote: list[Familia]) -> None:
-        items = [
-            {
-                "familia_id": f.familia_id,
-                "fecha": ctx.corte.isoformat(),
-                "firmante_id": f.jefe,
-                "lugar_municipio": f.municipio,
-            }
-            for f in lote
-        ]
-        r = await ctx.cliente.pedir(
-            "POST",
-            ctx.url("enrollment", "/v1/vinculaciones"),
-            cogestor(ctx, lote[0]),
-            json={"items": items},
-        )
-        _contar(m, "vinculacion", lote, r.json()["resultados"])
+    def acuerdo(f: Familia) -> dict[str, Any]:
+        return {
+            "familia_id": f.familia_id,
+            "fecha": ctx.corte.isoformat(),
+            "firmante_id": f.jefe,
+            "lugar_municipio": f.municipio,
+        }
 
     # a cogestor's token holds one municipality, and it may only vincular families of it
     lotes = _lotes(ctx.familias.values(), lambda f: (f.cogestor, f.municipio), LOTE_VINCULACIONES)
-    await en_paralelo(lotes, vincular, max(1, min(ctx.concurrencia, len(lotes))))
+    await _subir(ctx, m, lotes, "enrollment", "/v1/vinculaciones", acuerdo)
 
 
 async def listar_familias(ctx: Contexto, estado: str | None = None) -> Any:
@@ -438,29 +428,47 @@ async def _sincronizar(
 ) -> set[str]:
     """Each cogestor's visits (`visita(f)`: the item's type, date and content) in batches of
     LOTE_SYNC; returns the families whose item applied."""
+
+    def item(f: Familia) -> dict[str, Any]:
+        return {
+            "id": _uuid(ctx, "visita", f.familia_id, m.etapa),
+            "familia_id": f.familia_id,
+            "version_vista": f.version or 0,
+            **visita(f),
+        }
+
     lotes = _lotes(familias, lambda f: f.cogestor, LOTE_SYNC)
-    aplicadas: set[str] = set()
+    return await _subir(ctx, m, lotes, "accompaniment", "/v1/sync", item)
+
+
+async def _subir(
+    ctx: Contexto,
+    m: Medida,
+    lotes: list[list[Familia]],
+    servicio: str,
+    ruta: str,
+    item: Callable[[Familia], dict[str, Any]],
+) -> set[str]:
+    """Each batch as `{"items": [item(f)...]}` with its cogestor's token, counting the per-item
+    results (APLICADO or DUPLICADO: done); returns the families done."""
+    hechas: set[str] = set()
 
     async def subir(lote: list[Familia]) -> None:
-        items = [
-            {
-                "id": _uuid(ctx, "visita", f.familia_id, m.etapa),
-                "familia_id": f.familia_id,
-                "version_vista": f.version or 0,
-                **visita(f),
-            }
-            for f in lote
-        ]
         r = await ctx.cliente.pedir(
             "POST",
-            ctx.url("accompaniment", "/v1/sync"),
+            ctx.url(servicio, ruta),
             cogestor(ctx, lote[0]),
-            json={"items": items},
+            json={"items": [item(f) for f in lote]},
         )
-        aplicadas.update(_contar(m, "sync", lote, r.json()["resultados"]))
+        for f, resultado in zip(lote, r.json()["resultados"], strict=True):
+            if resultado["estado"] in ("APLICADO", "DUPLICADO"):
+                hechas.add(f.familia_id)
+                m.items += 1
+            else:
+                m.error(f"{ruta} {resultado['estado']}: {resultado['detalle']}")
 
     await en_paralelo(lotes, subir, max(1, min(ctx.concurrencia, len(lotes))))
-    return aplicadas
+    return hechas
 
 
 def _lotes(
@@ -471,18 +479,6 @@ def _lotes(
     for f in familias:
         grupos[clave(f)].append(f)
     return [fs[i : i + tamano] for fs in grupos.values() for i in range(0, len(fs), tamano)]
-
-
-def _contar(m: Medida, que: str, lote: list[Familia], resultados: list[dict[str, Any]]) -> set[str]:
-    """Count a batch's per-item results (APLICADO or DUPLICADO: done); the families done."""
-    hechas = set()
-    for f, resultado in zip(lote, resultados, strict=True):
-        if resultado["estado"] in ("APLICADO", "DUPLICADO"):
-            hechas.add(f.familia_id)
-            m.items += 1
-        else:
-            m.error(f"{que} {resultado['estado']}: {resultado['detalle']}")
-    return hechas
 
 
 def _uuid(ctx: Contexto, *partes: str) -> str:
