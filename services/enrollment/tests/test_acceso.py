@@ -158,6 +158,33 @@ async def test_writes(anonimo: httpx.AsyncClient, app: FastAPI, familia: dict) -
         {**only({N: 200}), (D, "05"): 200},
         json={"operador": "op", "microrregion": "mr", "municipios": ["05001"]},
     )
+    # the bulk routes: a cogestor's batch answers per item (200 for every cogestor: outside
+    # its municipality each item is refused), a list of families all or nothing (403 outside)
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "POST",
+        "/v1/vinculaciones",
+        {**only({}), **{(r, s): 200 for r, s in sample_callers("05001") if r is C}},
+        json={
+            "items": [
+                {
+                    "familia_id": fid,
+                    "fecha": "2026-01-01",
+                    "firmante_id": jefe["integrante_id"],
+                    "lugar_municipio": "05001",
+                }
+            ]
+        },
+    )
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "PUT",
+        f"/v1/cogestores/{COGESTOR_LOCAL}/familias",
+        municipio_access("05001", roles=(N, D, M)),
+        json={"familias": [fid]},
+    )
     await assert_access_matrix(
         anonimo, app, "DELETE", f"/v1/familias/{fid}/datos-personales", only({N: 200})
     )

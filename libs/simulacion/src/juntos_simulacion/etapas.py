@@ -11,7 +11,7 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from juntos_simulacion.pila import Pila, token
 
 CAPACIDAD = 200  # families per cogestor: enrollment's default capacity
 LOTE_SYNC = 200  # items per offline batch: accompaniment's limit
+LOTE_VINCULACIONES = 200  # acuerdos per batch: enrollment's limit
 PAGINA = 500  # enrollment's largest page
 
 
@@ -150,21 +151,17 @@ async def vinculacion(ctx: Contexto, m: Medida) -> None:
     await en_paralelo(ids, detalle, ctx.concurrencia)
     planear_cogestores(ctx)
 
-    async def vincular(f: Familia) -> None:
-        await ctx.cliente.pedir(
-            "POST",
-            ctx.url("enrollment", f"/v1/familias/{f.familia_id}/vinculacion"),
-            cogestor(ctx, f),
-            json={
-                "fecha": ctx.corte.isoformat(),
-                "firmante_id": f.jefe,
-                "lugar_municipio": f.municipio,
-            },
-            headers={"Idempotency-Key": f"vinculacion-{f.familia_id}"},
-        )
-        m.items += 1
+    def acuerdo(f: Familia) -> dict[str, Any]:
+        return {
+            "familia_id": f.familia_id,
+            "fecha": ctx.corte.isoformat(),
+            "firmante_id": f.jefe,
+            "lugar_municipio": f.municipio,
+        }
 
-    await en_paralelo(list(ctx.familias.values()), vincular, ctx.concurrencia)
+    # a cogestor's token holds one municipality, and it may only vincular families of it
+    lotes = _lotes(ctx.familias.values(), lambda f: (f.cogestor, f.municipio), LOTE_VINCULACIONES)
+    await _subir(ctx, m, lotes, "enrollment", "/v1/vinculaciones", acuerdo)
 
 
 async def listar_familias(ctx: Contexto, estado: str | None = None) -> Any:
@@ -212,8 +209,8 @@ def planear_cogestores(ctx: Contexto) -> None:
 
 
 async def cogestores(ctx: Contexto, m: Medida) -> None:
-    """Register each cogestor (`PUT /v1/cogestores/{id}`) and assign it its families
-    (`PUT /v1/familias/{id}/cogestor`)."""
+    """Register each cogestor (`PUT /v1/cogestores/{id}`) and assign it its families in one
+    request (`PUT /v1/cogestores/{id}/familias`)."""
 
     async def registrar(item: tuple[str, set[str]]) -> None:
         cid, municipios = item
@@ -231,16 +228,17 @@ async def cogestores(ctx: Contexto, m: Medida) -> None:
 
     await en_paralelo(list(ctx.cogestores.items()), registrar, ctx.concurrencia)
 
-    async def asignar(f: Familia) -> None:
+    async def asignar(lote: list[Familia]) -> None:
         await ctx.cliente.pedir(
             "PUT",
-            ctx.url("enrollment", f"/v1/familias/{f.familia_id}/cogestor"),
+            ctx.url("enrollment", f"/v1/cogestores/{lote[0].cogestor}/familias"),
             token(*NACIONAL),
-            json={"cogestor_id": f.cogestor},
+            json={"familias": [f.familia_id for f in lote]},
         )
-        m.items += 1
+        m.items += len(lote)
 
-    await en_paralelo(list(ctx.familias.values()), asignar, ctx.concurrencia)
+    lotes = _lotes(ctx.familias.values(), lambda f: f.cogestor, CAPACIDAD)
+    await en_paralelo(lotes, asignar, max(1, min(ctx.concurrencia, len(lotes))))
 
 
 # --- accompaniment: baseline and plan -------------------------------------------------------
@@ -434,40 +432,61 @@ async def _sincronizar(
 ) -> set[str]:
     """Each cogestor's visits (`visita(f)`: the item's type, date and content) in batches of
     LOTE_SYNC; returns the families whose item applied."""
-    por_cogestor: dict[str, list[Familia]] = defaultdict(list)
+
+    def item(f: Familia) -> dict[str, Any]:
+        return {
+            "id": _uuid(ctx, "visita", f.familia_id, m.etapa),
+            "familia_id": f.familia_id,
+            "version_vista": f.version or 0,
+            **visita(f),
+        }
+
+    lotes = _lotes(familias, lambda f: f.cogestor, LOTE_SYNC)
+    hechas = await _subir(ctx, m, lotes, "accompaniment", "/v1/sync", item)
     for f in familias:
-        por_cogestor[f.cogestor].append(f)
-    lotes = [
-        fs[i : i + LOTE_SYNC] for fs in por_cogestor.values() for i in range(0, len(fs), LOTE_SYNC)
-    ]
-    aplicadas: set[str] = set()
+        if f.familia_id in hechas:
+            f.version = hechas[f.familia_id]["version"]
+    return set(hechas)
+
+
+async def _subir(
+    ctx: Contexto,
+    m: Medida,
+    lotes: list[list[Familia]],
+    servicio: str,
+    ruta: str,
+    item: Callable[[Familia], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Each batch as `{"items": [item(f)...]}` with its cogestor's token, counting the per-item
+    results (APLICADO or DUPLICADO: done); returns the result of each family done."""
+    hechas: dict[str, dict[str, Any]] = {}
 
     async def subir(lote: list[Familia]) -> None:
-        items = [
-            {
-                "id": _uuid(ctx, "visita", f.familia_id, m.etapa),
-                "familia_id": f.familia_id,
-                "version_vista": f.version or 0,
-                **visita(f),
-            }
-            for f in lote
-        ]
         r = await ctx.cliente.pedir(
             "POST",
-            ctx.url("accompaniment", "/v1/sync"),
+            ctx.url(servicio, ruta),
             cogestor(ctx, lote[0]),
-            json={"items": items},
+            json={"items": [item(f) for f in lote]},
         )
         for f, resultado in zip(lote, r.json()["resultados"], strict=True):
             if resultado["estado"] in ("APLICADO", "DUPLICADO"):
-                aplicadas.add(f.familia_id)
-                f.version = resultado["version"]
+                hechas[f.familia_id] = resultado
                 m.items += 1
             else:
-                m.error(f"sync {resultado['estado']}: {resultado['detalle']}")
+                m.error(f"{ruta} {resultado['estado']}: {resultado['detalle']}")
 
     await en_paralelo(lotes, subir, max(1, min(ctx.concurrencia, len(lotes))))
-    return aplicadas
+    return hechas
+
+
+def _lotes(
+    familias: Iterable[Familia], clave: Callable[[Familia], Hashable], tamano: int
+) -> list[list[Familia]]:
+    """The families grouped by `clave` (e.g. their cogestor), in batches of at most `tamano`."""
+    grupos: dict[Hashable, list[Familia]] = defaultdict(list)
+    for f in familias:
+        grupos[clave(f)].append(f)
+    return [fs[i : i + tamano] for fs in grupos.values() for i in range(0, len(fs), tamano)]
 
 
 def _uuid(ctx: Contexto, *partes: str) -> str:
@@ -481,8 +500,8 @@ def _uuid(ctx: Contexto, *partes: str) -> str:
 
 ETAPAS = (
     ("importacion", "CLI juntos enrollment import", importacion),
-    ("vinculacion", "enrollment REST", vinculacion),
-    ("cogestores", "enrollment REST", cogestores),
+    ("vinculacion", "enrollment POST /v1/vinculaciones", vinculacion),
+    ("cogestores", "enrollment PUT /v1/cogestores/{id}/familias", cogestores),
     ("linea_base", "accompaniment POST /v1/sync", linea_base),
     ("plan", "accompaniment GET logros + POST /v1/sync", plan),
     ("oferta", "offer REST", oferta),

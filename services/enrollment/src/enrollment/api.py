@@ -9,9 +9,10 @@ personal data is written to the audit log.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,7 +23,7 @@ from juntos_web.text import PRINTABLE
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from enrollment import domain, handlers, queries
+from enrollment import domain, handlers, lotes, queries
 from enrollment.boveda import ClaveNoDisponible, DatosPersonales
 from enrollment.domain import Familia, ReglaIncumplida
 from enrollment.events import Atributos, Integrante
@@ -42,6 +43,8 @@ from enrollment.vocabulario import (
 
 router = v1_router()
 ID = r"^[A-Za-z0-9_.@-]+$"
+MAX_VINCULACIONES = 200  # a field day's acuerdos; more: several requests
+MAX_ASIGNACIONES = 2000  # the largest capacity a cogestor may have
 
 N, D, M, C, E = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR, Role.ENTIDAD
 
@@ -166,6 +169,36 @@ class VinculacionEntrada(BaseModel):
     lugar_municipio: Municipio
 
 
+class VinculacionItem(VinculacionEntrada):
+    familia_id: uuid.UUID
+
+
+class LoteVinculaciones(BaseModel):
+    items: list[VinculacionItem] = Field(
+        min_length=1,
+        max_length=MAX_VINCULACIONES,
+        description=f"at most {MAX_VINCULACIONES} acuerdos; more: split them over several requests",
+    )
+
+
+class ResultadoVinculacion(BaseModel):
+    familia_id: str
+    estado: Literal["APLICADO", "DUPLICADO", "RECHAZADO"] = Field(
+        description="DUPLICADO: the family had already signed this acuerdo (nothing written)"
+    )
+    version: int | None = Field(description="The family's version after the item (its ETag)")
+    status: int | None = Field(
+        None, description="RECHAZADO: the status the single vinculación answers for it"
+    )
+    tipo: str | None = Field(None, description="RECHAZADO: the problem type it answers")
+    detalle: str | None = Field(None, description="RECHAZADO: why")
+
+
+class RespuestaVinculaciones(BaseModel):
+    resultados: list[ResultadoVinculacion] = Field(description="One per item, in its order")
+    resumen: dict[str, int]
+
+
 class NoVinculacionEntrada(BaseModel):
     fecha: date
     motivo: MotivoNoVinculacion
@@ -206,6 +239,14 @@ class AsignacionEntrada(BaseModel):
     cogestor_id: str = Field(min_length=1, max_length=64, pattern=ID)
 
 
+class FamiliasEntrada(BaseModel):
+    familias: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_ASIGNACIONES,
+        description=f"at most {MAX_ASIGNACIONES:,} families, each once",
+    )
+
+
 class CogestorEntrada(BaseModel):
     operador: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     microrregion: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
@@ -220,6 +261,17 @@ class CogestorVista(BaseModel):
     municipios: list[str]
     capacidad: int
     carga: int
+
+
+class FamiliaAsignada(BaseModel):
+    familia_id: str
+    version: int = Field(description="The family's version after the request (its ETag)")
+
+
+class AsignacionesVista(BaseModel):
+    cogestor: CogestorVista
+    cambiadas: int = Field(description="families the request moved (the others already had it)")
+    familias: list[FamiliaAsignada] = Field(description="every family listed, in its order")
 
 
 class Auditado(BaseModel):
@@ -251,16 +303,34 @@ def _puede_ver(p: Principal, municipio: str, cogestor_id: str | None) -> bool:
     return p.can_see_municipio(municipio)
 
 
+def _alcance(p: Principal, *, visita: bool = False) -> handlers.Alcance:
+    """The caller's scope over a family's row: its refusal (404/403) or None; `visita` lets a
+    cogestor of the municipality in."""
+
+    def negar(fila: Any) -> ReglaIncumplida | None:
+        if fila is None:
+            return ReglaIncumplida("no family with that id", status=404, codigo="not-found")
+        cogestor_local = visita and p.role is Role.COGESTOR and p.mpio == fila.municipio
+        if not (cogestor_local or _puede_ver(p, fila.municipio, fila.cogestor_id)):
+            return ReglaIncumplida(
+                "the family is outside your scope", status=403, codigo="out-of-scope"
+            )
+        return None
+
+    return negar
+
+
+def _problema(regla: ReglaIncumplida) -> Problem:
+    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
+
+
 async def _familia_en_alcance(
     conn: AsyncConnection, p: Principal, familia_id: str, *, visita: bool = False
 ) -> Any:
     """The family's read-model row, or 404/403; `visita` lets a cogestor of the municipality in."""
     fila = await queries.familia(conn, familia_id)
-    if fila is None:
-        raise Problem(404, "no family with that id", type="not-found")
-    cogestor_local = visita and p.role is Role.COGESTOR and p.mpio == fila.municipio
-    if not (cogestor_local or _puede_ver(p, fila.municipio, fila.cogestor_id)):
-        raise Problem(403, "the family is outside your scope", type="out-of-scope")
+    if (rechazo := _alcance(p, visita=visita)(fila)) is not None:
+        raise _problema(rechazo)
     return fila
 
 
@@ -306,7 +376,7 @@ async def _mandar(
         try:
             return _estado(await run(), status)
         except ReglaIncumplida as regla:
-            raise Problem(regla.status, str(regla), type=regla.codigo) from None
+            raise _problema(regla) from None
         except VersionDesactualizada as stale:
             raise Problem(
                 412, str(stale), type="stale-version", headers={"ETag": f'"{stale.actual}"'}
@@ -481,6 +551,49 @@ async def vincular(
         key=idempotency_key,
         if_match=if_match,
         visita=True,
+    )
+
+
+@router.post(
+    "/vinculaciones",
+    summary="Many acuerdos signed in the field, uploaded at once (each as the single vinculación)",
+    description="Each item as `POST /v1/familias/{familia_id}/vinculacion` by the same cogestor "
+    "(same events, rules and scope), with its own result in the items' order: APLICADO, "
+    "DUPLICADO (the family already signed this same acuerdo: date, signer and place; a resend "
+    "writes nothing) or RECHAZADO (with the status, problem type and message the single route "
+    "answers). The items are applied in one transaction; a family listed twice is applied in "
+    f"order, one by one. At most {MAX_VINCULACIONES} items per request.",
+)
+async def vincular_lote(
+    lote: LoteVinculaciones, s: Srv, p: Annotated[Principal, Depends(require(C))]
+) -> RespuestaVinculaciones:
+    pedidos = [
+        (
+            str(item.familia_id),
+            domain.Vincular(
+                fecha=item.fecha,
+                firmante_id=item.firmante_id,
+                lugar_municipio=item.lugar_municipio,
+                cogestor_id=p.sub,
+                cogestor_municipio=p.mpio or "",
+            ),
+        )
+        for item in lote.items
+    ]
+    hechos = await lotes.vincular(s, pedidos, alcance=_alcance(p, visita=True), actor=p.sub)
+    resultados = [
+        ResultadoVinculacion(
+            familia_id=h.familia_id,
+            estado=h.estado.value,
+            version=h.version,
+            status=h.rechazo.status if h.rechazo else None,
+            tipo=h.rechazo.codigo if h.rechazo else None,
+            detalle=str(h.rechazo) if h.rechazo else None,
+        )
+        for h in hechos
+    ]
+    return RespuestaVinculaciones(
+        resultados=resultados, resumen=dict(Counter(r.estado for r in resultados))
     )
 
 
@@ -805,7 +918,11 @@ async def registrar_cogestor(
     try:
         cogestor, _ = await handlers.registrar_cogestor(s, comando, actor=p.sub)
     except ReglaIncumplida as regla:
-        raise Problem(regla.status, str(regla), type=regla.codigo) from None
+        raise _problema(regla) from None
+    return _vista_cogestor(cogestor)
+
+
+def _vista_cogestor(cogestor: domain.Cogestor) -> CogestorVista:
     return CogestorVista(
         cogestor_id=cogestor.cogestor_id,
         operador=cogestor.operador,
@@ -813,6 +930,46 @@ async def registrar_cogestor(
         municipios=sorted(cogestor.municipios),
         capacidad=cogestor.capacidad,
         carga=cogestor.carga,
+    )
+
+
+@router.put(
+    "/cogestores/{cogestor_id}/familias",
+    summary="Assign a list of families to the cogestor at once (all or nothing)",
+    description="Each family as `PUT /v1/familias/{familia_id}/cogestor` (same events, rules "
+    "and scope; a family that already has this cogestor is left as it is), in one transaction: "
+    "if any family is refused, nothing is changed and the problem names every refused family by "
+    "its index (`motivos`): 403/404 when one is outside your scope or unknown, 422 when one "
+    "cannot be assigned (exited, outside the microregion, listed twice). The capacity is checked "
+    "once, for all the families the list adds (409 over it). Families not listed keep their "
+    f"cogestor. At most {MAX_ASIGNACIONES:,} families per request.",
+    responses={
+        403: problem_doc("A family is outside your scope (`motivos` names each)"),
+        404: problem_doc("No such cogestor, or an unknown family (`motivos` names each)"),
+        409: problem_doc("Over the cogestor's capacity"),
+        422: problem_doc("A family cannot be assigned (`motivos` names each)"),
+    },
+)
+async def asignar_familias(
+    cogestor_id: Annotated[str, Field(min_length=1, max_length=64, pattern=ID)],
+    entrada: FamiliasEntrada,
+    s: Srv,
+    p: Annotated[Principal, Depends(require(N, D, M))],
+) -> AsignacionesVista:
+    ids = [str(f) for f in entrada.familias]
+    try:
+        hechos, cogestor, _ = await handlers.asignar_familias(
+            s, cogestor_id, ids, alcance=_alcance(p), actor=p.sub
+        )
+    except ReglaIncumplida as regla:
+        raise _problema(regla) from None
+    return AsignacionesVista(
+        cogestor=_vista_cogestor(cogestor),
+        cambiadas=sum(1 for h in hechos if h.events),
+        familias=[
+            FamiliaAsignada(familia_id=fid, version=h.version)
+            for fid, h in zip(ids, hechos, strict=True)
+        ],
     )
 
 

@@ -8,7 +8,7 @@ status an API gives them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import reduce, singledispatch
@@ -52,11 +52,21 @@ EDAD_MINIMA_FIRMANTE = 18
 
 
 class ReglaIncumplida(Exception):
-    """A command the rules refuse; `status` is 409 for the family's state, 422 for the input."""
+    """A command the rules refuse; `status` is 409 for the family's state, 422 for the input.
 
-    def __init__(self, mensaje: str, *, status: int = 409, codigo: str = "rule-violated") -> None:
+    A bulk command refused as a whole names each bad item in `motivos`.
+    """
+
+    def __init__(
+        self,
+        mensaje: str,
+        *,
+        status: int = 409,
+        codigo: str = "rule-violated",
+        motivos: Sequence[str] = (),
+    ) -> None:
         super().__init__(mensaje)
-        self.status, self.codigo = status, codigo
+        self.status, self.codigo, self.motivos = status, codigo, tuple(motivos)
 
 
 def edad(nacimiento: date, hoy: date) -> int:
@@ -86,6 +96,8 @@ class Familia:
     retirados: frozenset[str] = frozenset()
     cogestor_id: str | None = None
     fecha_vinculacion: date | None = None
+    acuerdo: tuple[date, str, str] | None = None
+    """The signed acuerdo: date, signer, place (a resend of it is recognised)."""
     estado_previo: EstadoFamilia | None = None
     datos_eliminados: bool = False
     sellados: Mapping[str, str] = field(default_factory=dict)
@@ -127,7 +139,12 @@ def _(e: FamiliaMarcadaDesplazada, s: Familia) -> Familia:
 
 @_evolve_familia.register
 def _(e: FamiliaVinculada, s: Familia) -> Familia:
-    return replace(s, estado=EstadoFamilia.VINCULADA, fecha_vinculacion=e.fecha_vinculacion)
+    return replace(
+        s,
+        estado=EstadoFamilia.VINCULADA,
+        fecha_vinculacion=e.fecha_vinculacion,
+        acuerdo=(e.fecha_vinculacion, e.firmante_id, e.lugar_municipio),
+    )
 
 
 @_evolve_familia.register
@@ -450,6 +467,15 @@ def _vincular(state: Familia, c: Vincular) -> list[DomainEvent]:
     ]
 
 
+def es_reenvio(state: Familia, c: Vincular) -> bool:
+    """The acuerdo the family already signed, uploaded again (a device resending its batch)."""
+    return state.estado is EstadoFamilia.VINCULADA and state.acuerdo == (
+        c.fecha,
+        c.firmante_id,
+        c.lugar_municipio,
+    )
+
+
 def _no_vincular(state: Familia, c: NoVincular) -> list[DomainEvent]:
     if state.estado is not EstadoFamilia.PRESELECCIONADA:
         raise ReglaIncumplida(
@@ -631,15 +657,60 @@ def decide_cogestor(state: Cogestor, c: RegistrarCogestor) -> list[DomainEvent]:
 
 @dataclass(frozen=True)
 class Asignacion:
-    """The events of one assignment, per stream: the family, the new and the previous cogestor."""
+    """The events of an assignment: by family stream, and by cogestor id (new, previous)."""
 
-    familia: list[DomainEvent]
-    nuevo: list[DomainEvent]
-    anterior: list[DomainEvent]
+    familias: dict[str, list[DomainEvent]]
+    cogestores: dict[str, list[DomainEvent]]
 
 
-def decide_asignacion(familia: Familia, nuevo: Cogestor, anterior: Cogestor | None) -> Asignacion:
-    """Assign `familia` to `nuevo`, freeing it from `anterior`; refuse over capacity."""
+def decide_asignacion(
+    familia: Familia, nuevo: Cogestor, anteriores: Mapping[str, Cogestor]
+) -> Asignacion:
+    """Assign `familia` to `nuevo`, freeing it from its current cogestor (in `anteriores`, by
+    id); refuse over capacity."""
+    _asignable(familia)
+    _registrado(nuevo)
+    if familia.cogestor_id == nuevo.cogestor_id:
+        return Asignacion({}, {})
+    _en_microrregion(familia, nuevo)
+    _con_lugar(nuevo, 1)
+    return _asignar(nuevo, [familia], anteriores)
+
+
+def decide_asignaciones(
+    familias: Sequence[tuple[str, Familia]], nuevo: Cogestor, anteriores: Mapping[str, Cogestor]
+) -> Asignacion:
+    """Each family as `decide_asignacion`, all or nothing: one bad family refuses the list,
+    naming every bad one by its index (a family twice is bad too); the capacity is checked once,
+    for every family the list adds. `anteriores`: the families' current cogestores, by id."""
+    _registrado(nuevo)
+    motivos: list[str] = []
+    primera: dict[str, int] = {}
+    nuevas: list[Familia] = []
+    for i, (familia_id, familia) in enumerate(familias):
+        if familia_id in primera:
+            motivos.append(f"familias[{i}]: the same family as familias[{primera[familia_id]}]")
+            continue
+        primera[familia_id] = i
+        try:
+            _asignable(familia)
+            if familia.cogestor_id != nuevo.cogestor_id:
+                _en_microrregion(familia, nuevo)
+                nuevas.append(familia)
+        except ReglaIncumplida as regla:
+            motivos.append(f"familias[{i}]: {regla}")
+    if motivos:
+        raise ReglaIncumplida(
+            f"{len(motivos)} of {len(familias)} families cannot be assigned; nothing was changed",
+            status=422,
+            codigo="invalid-families",
+            motivos=motivos,
+        )
+    _con_lugar(nuevo, len(nuevas))
+    return _asignar(nuevo, nuevas, anteriores)
+
+
+def _asignable(familia: Familia) -> None:
     if not familia.existe:
         raise ReglaIncumplida("the family does not exist", status=404, codigo="not-found")
     if familia.estado not in (EstadoFamilia.PRESELECCIONADA, EstadoFamilia.VINCULADA):
@@ -647,39 +718,55 @@ def decide_asignacion(familia: Familia, nuevo: Cogestor, anterior: Cogestor | No
             f"a family that is {familia.estado} cannot be assigned a cogestor",
             codigo="family-exited" if familia.estado in SALIDAS else "not-assignable",
         )
+
+
+def _registrado(nuevo: Cogestor) -> None:
     if not nuevo.existe:
         raise ReglaIncumplida("the cogestor is not registered", status=404, codigo="not-found")
-    if familia.cogestor_id == nuevo.cogestor_id:
-        return Asignacion([], [], [])
+
+
+def _en_microrregion(familia: Familia, nuevo: Cogestor) -> None:
     if familia.municipio not in nuevo.municipios:
         raise ReglaIncumplida(
             f"the cogestor's microregion does not include municipality {familia.municipio}",
             status=422,
             codigo="outside-microregion",
         )
-    if nuevo.carga >= nuevo.capacidad:
+
+
+def _con_lugar(nuevo: Cogestor, nuevas: int) -> None:
+    if nuevas and nuevo.carga + nuevas > nuevo.capacidad:
+        pedidas = "" if nuevas == 1 else f" and {nuevas} more were asked for"
         raise ReglaIncumplida(
-            f"the cogestor already has {nuevo.carga} families, the maximum is {nuevo.capacidad}",
+            f"the cogestor already has {nuevo.carga} families{pedidas}, "
+            f"the maximum is {nuevo.capacidad}",
             codigo="over-capacity",
         )
-    fid, cid = familia.familia_id, nuevo.cogestor_id
-    liberar = (
-        [FamiliaLiberadaDeCogestor(cogestor_id=anterior.cogestor_id, familia_id=fid)]
-        if anterior is not None and fid in anterior.familias
-        else []
-    )
-    return Asignacion(
-        familia=[
+
+
+def _asignar(
+    nuevo: Cogestor, familias: Sequence[Familia], anteriores: Mapping[str, Cogestor]
+) -> Asignacion:
+    """The events that move `familias` (checked) to `nuevo`, freeing their previous cogestor."""
+    por_familia: dict[str, list[DomainEvent]] = {}
+    por_cogestor: dict[str, list[DomainEvent]] = {nuevo.cogestor_id: []}
+    for familia in familias:
+        fid, cid = familia.familia_id, nuevo.cogestor_id
+        por_familia[fid] = [
             CogestorAsignado(
                 familia_id=fid,
                 municipio=familia.municipio,
                 cogestor_id=cid,
                 anterior_id=familia.cogestor_id,
             )
-        ],
-        nuevo=[FamiliaAsignadaACogestor(cogestor_id=cid, familia_id=fid)],
-        anterior=liberar,
-    )
+        ]
+        por_cogestor[cid].append(FamiliaAsignadaACogestor(cogestor_id=cid, familia_id=fid))
+        anterior = anteriores.get(familia.cogestor_id or "")
+        if anterior is not None and fid in anterior.familias:
+            por_cogestor.setdefault(anterior.cogestor_id, []).append(
+                FamiliaLiberadaDeCogestor(cogestor_id=anterior.cogestor_id, familia_id=fid)
+            )
+    return Asignacion(por_familia, por_cogestor)
 
 
 def liberacion(familia_antes: Familia, familia_despues: Familia) -> str | None:

@@ -8,15 +8,16 @@ never a silent overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from juntos_events.commands import Aggregate, Applied, StaleVersion, retrying
 from juntos_events.store import ConcurrencyConflict, EventStore
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from enrollment import domain, queries
@@ -69,13 +70,25 @@ familias: Aggregate[Familia, ComandoFamilia] = Aggregate(
 )
 
 
+cogestores: Aggregate[Cogestor, domain.RegistrarCogestor] = Aggregate(
+    store=store,
+    stream_type=COGESTOR,
+    fold=domain.fold_cogestor,
+    decide=domain.decide_cogestor,
+    evolve_from=lambda nuevos, cogestor: domain.fold_cogestor_from(cogestor, nuevos),
+)
+
+Alcance = Callable[[Row[Any] | None], ReglaIncumplida | None]
+"""The caller's scope over a family's read-model row (None: no such family): the refusal, or
+None when the caller may act on it. Built by the API from the token."""
+
+
 async def cargar_familia(conn: AsyncConnection, familia_id: str) -> tuple[Familia, int]:
     return await familias.load(conn, familia_id)
 
 
 async def cargar_cogestor(conn: AsyncConnection, cogestor_id: str) -> tuple[Cogestor, int]:
-    stream = await store.load(conn, cogestor_stream(cogestor_id))
-    return domain.fold_cogestor(r.event for r in stream.events), stream.version
+    return await cogestores.load(conn, cogestor_stream(cogestor_id))
 
 
 # --- family data keys ---------------------------------------------------------------------
@@ -194,6 +207,67 @@ async def registrar_cogestor(
     raise ReglaIncumplida("the cogestor is being changed by others; retry", codigo="busy")
 
 
+DecidirAsignacion = Callable[
+    [Sequence[tuple[str, Familia]], Cogestor, Mapping[str, Cogestor]], domain.Asignacion
+]
+
+
+async def _asignar(
+    conn: AsyncConnection,
+    cogestor_id: str,
+    familia_ids: Sequence[str],
+    decidir: DecidirAsignacion,
+    *,
+    actor: str,
+    if_match: int | None = None,
+) -> tuple[dict[str, Resultado], Cogestor, int]:
+    """Move families to a cogestor in the caller's transaction, in a constant number of round
+    trips: one read of the families, one of every cogestor involved (the new one and the ones
+    they leave), one guarded append per kind of stream, one projection each. The cogestors'
+    stream versions guard their capacity. Answers each family's Resultado and the cogestor."""
+    cargadas = await familias.load_many(conn, familia_ids)
+    if if_match is not None and if_match != (version := cargadas[familia_ids[0]][1]):
+        raise VersionDesactualizada(if_match, version)
+    dejados = {f.cogestor_id for f, _ in cargadas.values() if f.cogestor_id} - {cogestor_id}
+    streams = [cogestor_stream(c) for c in (cogestor_id, *sorted(dejados))]
+    cargados = await cogestores.load_many(conn, streams)
+    nuevo = cargados[streams[0]][0]
+    asignacion = decidir(
+        [(fid, cargadas[fid][0]) for fid in familia_ids],
+        nuevo,
+        {c.cogestor_id: c for c, _ in cargados.values() if c.existe},
+    )
+    v_familias = await store.append_many(
+        conn,
+        FAMILIA,
+        [(fid, cargadas[fid][1], nuevos) for fid, nuevos in asignacion.familias.items()],
+        actor=actor,
+    )
+    por_stream = {cogestor_stream(c): nuevos for c, nuevos in asignacion.cogestores.items()}
+    v_cogestores = await store.append_many(
+        conn,
+        COGESTOR,
+        [(s, cargados[s][1], nuevos) for s, nuevos in por_stream.items()],
+        actor=actor,
+    )
+    hechos = {}
+    for fid, (antes, version) in cargadas.items():
+        nuevos = asignacion.familias.get(fid, [])
+        hechos[fid] = Resultado(
+            antes, domain.fold(nuevos, antes), v_familias.get(fid, version), nuevos
+        )
+    await queries.proyectar_familias(
+        conn, [queries.fila_familia(h.after, h.version) for h in hechos.values() if h.events]
+    )
+    despues = {
+        s: (domain.fold_cogestor_from(cargados[s][0], por_stream[s]), v)
+        for s, v in v_cogestores.items()
+    }
+    await queries.proyectar_cogestores(conn, list(despues.values()))
+    nuevo, version = despues.get(streams[0], cargados[streams[0]])
+    return hechos, nuevo, version
+
+
 async def asignar_cogestor(
     srv: Servicios,
     familia_id: str,
@@ -203,54 +277,70 @@ async def asignar_cogestor(
     if_match: int | None = None,
 ) -> Resultado:
     """Assign (or reassign) a family; the cogestor's stream version guards its capacity."""
+
+    def decidir(
+        cargadas: Sequence[tuple[str, Familia]], nuevo: Cogestor, anteriores: Mapping[str, Cogestor]
+    ) -> domain.Asignacion:
+        return domain.decide_asignacion(cargadas[0][1], nuevo, anteriores)
+
     for intento in range(INTENTOS):
         try:
             async with srv.engine.begin() as conn:
-                familia, version = await cargar_familia(conn, familia_id)
-                if if_match is not None and if_match != version:
-                    raise VersionDesactualizada(if_match, version)
-                nuevo, v_nuevo = await cargar_cogestor(conn, cogestor_id)
-                anterior, v_anterior = (None, 0)
-                if familia.cogestor_id and familia.cogestor_id != cogestor_id:
-                    anterior, v_anterior = await cargar_cogestor(conn, familia.cogestor_id)
-                asignacion = domain.decide_asignacion(familia, nuevo, anterior)
-                if not asignacion.familia:
-                    return Resultado(familia, familia, version, [])
-                version = await store.append(
-                    conn, familia_id, FAMILIA, version, asignacion.familia, actor=actor
+                hechos, _, _ = await _asignar(
+                    conn, cogestor_id, [familia_id], decidir, actor=actor, if_match=if_match
                 )
-                despues = domain.fold(asignacion.familia, familia)
-                await queries.proyectar_familia(conn, despues, version)
-                v_nuevo = await store.append(
-                    conn,
-                    cogestor_stream(cogestor_id),
-                    COGESTOR,
-                    v_nuevo,
-                    asignacion.nuevo,
-                    actor=actor,
-                )
-                await queries.proyectar_cogestor(
-                    conn, domain.fold_cogestor_from(nuevo, asignacion.nuevo), v_nuevo
-                )
-                if anterior is not None and asignacion.anterior:
-                    v_anterior = await store.append(
-                        conn,
-                        cogestor_stream(anterior.cogestor_id),
-                        COGESTOR,
-                        v_anterior,
-                        asignacion.anterior,
-                        actor=actor,
-                    )
-                    await queries.proyectar_cogestor(
-                        conn, domain.fold_cogestor_from(anterior, asignacion.anterior), v_anterior
-                    )
-                return Resultado(familia, despues, version, asignacion.familia)
+                return hechos[familia_id]
         except ConcurrencyConflict as conflict:
             if if_match is not None and conflict.stream_id == familia_id:
                 raise VersionDesactualizada(if_match, conflict.actual or if_match + 1) from None
             if intento == INTENTOS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def asignar_familias(
+    srv: Servicios,
+    cogestor_id: str,
+    familia_ids: Sequence[str],
+    *,
+    alcance: Alcance,
+    actor: str,
+) -> tuple[list[Resultado], Cogestor, int]:
+    """A list of families for one cogestor, all or nothing, in one transaction (retried on a
+    lost race): every family in the caller's scope, each assignable as by `asignar_cogestor`,
+    the capacity checked once for the families the list adds. Answers a Resultado per family,
+    in the list's order, and the cogestor after it."""
+
+    async def run(conn: AsyncConnection) -> tuple[list[Resultado], Cogestor, int]:
+        filas = await queries.familias(conn, familia_ids)
+        _en_alcance(familia_ids, filas, alcance)
+        hechos, cogestor, version = await _asignar(
+            conn, cogestor_id, familia_ids, domain.decide_asignaciones, actor=actor
+        )
+        return [hechos[fid] for fid in familia_ids], cogestor, version
+
+    return await retrying(srv.engine, run, attempts=INTENTOS)
+
+
+def _en_alcance(
+    familia_ids: Sequence[str], filas: Mapping[str, Row[Any]], alcance: Alcance
+) -> None:
+    """Refuse the whole list if any family is unknown or outside the caller's scope, naming
+    each by its index: 403 if any is outside, else 404."""
+    negadas = [
+        (i, regla) for i, fid in enumerate(familia_ids) if (regla := alcance(filas.get(fid)))
+    ]
+    if not negadas:
+        return
+    fuera = any(regla.status == 403 for _, regla in negadas)
+    raise ReglaIncumplida(
+        f"{len(negadas)} of {len(familia_ids)} families are "
+        + ("outside your scope or unknown" if fuera else "unknown")
+        + "; nothing was changed",
+        status=403 if fuera else 404,
+        codigo="out-of-scope" if fuera else "not-found",
+        motivos=[f"familias[{i}]: {regla}" for i, regla in negadas],
+    )
 
 
 # --- exits --------------------------------------------------------------------------------

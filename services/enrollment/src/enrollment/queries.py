@@ -59,37 +59,55 @@ async def proyectar_familias(conn: AsyncConnection, filas: Sequence[dict[str, An
         await conn.execute(_UPSERT_FAMILIA, list(filas))
 
 
+_UPSERT_COGESTOR = text(
+    """
+    INSERT INTO cogestores (cogestor_id, operador, microrregion, municipios, capacidad,
+                            carga, version)
+    VALUES (:cogestor_id, :operador, :microrregion, :municipios, :capacidad, :carga,
+            :version)
+    ON CONFLICT (cogestor_id) DO UPDATE SET
+        operador = excluded.operador, microrregion = excluded.microrregion,
+        municipios = excluded.municipios, capacidad = excluded.capacidad,
+        carga = excluded.carga, version = excluded.version
+    WHERE cogestores.version < excluded.version
+    """
+)
+
+
+def _fila_cogestor(cogestor: Cogestor, version: int) -> dict[str, Any]:
+    return {
+        "cogestor_id": cogestor.cogestor_id,
+        "operador": cogestor.operador,
+        "microrregion": cogestor.microrregion,
+        "municipios": sorted(cogestor.municipios),
+        "capacidad": cogestor.capacidad,
+        "carga": cogestor.carga,
+        "version": version,
+    }
+
+
 async def proyectar_cogestor(conn: AsyncConnection, cogestor: Cogestor, version: int) -> None:
-    await conn.execute(
-        text(
-            """
-            INSERT INTO cogestores (cogestor_id, operador, microrregion, municipios, capacidad,
-                                    carga, version)
-            VALUES (:cogestor_id, :operador, :microrregion, :municipios, :capacidad, :carga,
-                    :version)
-            ON CONFLICT (cogestor_id) DO UPDATE SET
-                operador = excluded.operador, microrregion = excluded.microrregion,
-                municipios = excluded.municipios, capacidad = excluded.capacidad,
-                carga = excluded.carga, version = excluded.version
-            WHERE cogestores.version < excluded.version
-            """
-        ),
-        {
-            "cogestor_id": cogestor.cogestor_id,
-            "operador": cogestor.operador,
-            "microrregion": cogestor.microrregion,
-            "municipios": sorted(cogestor.municipios),
-            "capacidad": cogestor.capacidad,
-            "carga": cogestor.carga,
-            "version": version,
-        },
-    )
+    await proyectar_cogestores(conn, [(cogestor, version)])
+
+
+async def proyectar_cogestores(
+    conn: AsyncConnection, cogestores: Sequence[tuple[Cogestor, int]]
+) -> None:
+    """Many cogestors in one round trip (bulk assignment)."""
+    if cogestores:
+        await conn.execute(_UPSERT_COGESTOR, [_fila_cogestor(c, v) for c, v in cogestores])
 
 
 async def familia(conn: AsyncConnection, familia_id: str) -> Row[Any] | None:
-    return (
-        await conn.execute(text("SELECT * FROM familias WHERE familia_id = :f"), {"f": familia_id})
-    ).first()
+    return (await familias(conn, [familia_id])).get(familia_id)
+
+
+async def familias(conn: AsyncConnection, familia_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """`familia` of many families in one round trip (bulk commands), by id."""
+    rows = await conn.execute(
+        text("SELECT * FROM familias WHERE familia_id = ANY(:fs)"), {"fs": list(familia_ids)}
+    )
+    return {r.familia_id: r for r in rows}
 
 
 async def familias_vencidas(conn: AsyncConnection, hoy: date) -> list[str]:
