@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 from juntos_cli.infra.home import JuntosHome, repo_root
-from juntos_cli.infra.process import free_port, port_open
+from juntos_cli.infra.process import free_port, port_is_free
 from juntos_cli.stack import Ports, Stack
 
 
@@ -54,12 +55,13 @@ def juntos(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 def dev_stack(home: Path, *, zipkin: bool = True, timeout: float = 300) -> Iterator[Stack]:
     """`juntos dev up` in `home` on free ports (JUNTOS_HOME set meanwhile, for the CLI and its
     subprocesses); `juntos dev down` afterwards, and never servers left behind."""
+    first = free_run(9)
     ports = Ports(
-        postgres=free_port(),
-        kafka=free_port(),
-        kafka_controller=free_port(),
-        zipkin=free_port(),
-        services=free_run(5),
+        postgres=first,
+        kafka=first + 1,
+        kafka_controller=first + 2,
+        zipkin=first + 3,
+        services=first + 4,
     )
     before = os.environ.get("JUNTOS_HOME")
     os.environ["JUNTOS_HOME"] = str(home)
@@ -89,9 +91,22 @@ def dev_stack(home: Path, *, zipkin: bool = True, timeout: float = 300) -> Itera
 
 
 def free_run(n: int) -> int:
-    """The first of `n` consecutive free ports (the services take consecutive ports)."""
-    for _ in range(50):
-        first = free_port()
-        if first + n < 65536 and not any(port_open(first + i) for i in range(n)):
+    """The first of `n` consecutive free ports below the kernel's ephemeral range.
+
+    `dev up` binds its ports seconds after they are chosen; a port from the ephemeral range may
+    meanwhile become the local end of some outgoing connection (a busy machine opens thousands),
+    and `dev up` then refuses it. The kernel never hands out ports below that range.
+    """
+    lowest = _ephemeral_start()
+    for _ in range(200):
+        first = random.randrange(10_000, lowest - n)
+        if all(port_is_free(first + i) for i in range(n)):
             return first
-    raise RuntimeError(f"no {n} consecutive free ports")
+    raise RuntimeError(f"no {n} consecutive free ports below {lowest}")
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
