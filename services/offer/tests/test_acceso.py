@@ -156,6 +156,15 @@ async def test_slots(anonimo: httpx.AsyncClient, app: FastAPI, mundo: dict) -> N
         del_programa((N, D, M, E)),
         json={"simular": True, "fecha": "2026-09-01"},
     )
+    for municipios in ({"municipios": [MPIO]}, {}):  # listed, or every line in scope
+        await assert_access_matrix(
+            anonimo,
+            app,
+            "POST",
+            f"/v1/programas/{mundo['programa']['programa_id']}/asignacion-masiva",
+            del_programa((N, D, M, E)),
+            json={"periodo": "2026", "simular": True, "fecha": "2026-09-01", **municipios},
+        )
     await assert_access_matrix(
         anonimo,
         app,

@@ -357,21 +357,22 @@ def _ndjson(ruta: Path) -> Iterator[dict[str, Any]]:
 
 
 async def asignaciones(ctx: Contexto, m: Medida) -> None:
-    """Every program's free slots filled by priority (`POST .../asignacion-masiva`)."""
+    """Every program's free slots filled by priority, one request per program and period
+    (`POST /v1/programas/{id}/asignacion-masiva`: every line of that period); items = slots
+    assigned."""
+    pedidos = sorted({(c["programa_id"], c["periodo"]) for c in _ndjson(ctx.dir / "cupos.ndjson")})
 
-    async def asignar(c: dict[str, Any]) -> None:
+    async def asignar(pedido: tuple[str, str]) -> None:
+        pid, periodo = pedido
         r = await ctx.cliente.pedir(
             "POST",
-            ctx.url(
-                "offer",
-                f"/v1/programas/{c['programa_id']}/cupos/{c['municipio']}/{c['periodo']}/asignacion-masiva",
-            ),
+            ctx.url("offer", f"/v1/programas/{pid}/asignacion-masiva"),
             token(*NACIONAL),
-            json={},
+            json={"periodo": periodo},
         )
-        m.items += len(r.json()["asignaciones"])
+        m.items += sum(len(x["asignaciones"]) for x in r.json()["lineas"])
 
-    await en_paralelo(_ndjson(ctx.dir / "cupos.ndjson"), asignar, ctx.concurrencia)
+    await en_paralelo(pedidos, asignar, ctx.concurrencia)
 
 
 async def entregas(ctx: Contexto, m: Medida) -> None:
@@ -505,7 +506,7 @@ ETAPAS = (
     ("linea_base", "accompaniment POST /v1/sync", linea_base),
     ("plan", "accompaniment GET logros + POST /v1/sync", plan),
     ("oferta", "offer REST", oferta),
-    ("asignaciones", "offer REST (asignacion-masiva)", asignaciones),
+    ("asignaciones", "offer POST /v1/programas/{id}/asignacion-masiva", asignaciones),
     ("entregas", "CLI juntos offer import ruaf", entregas),
     ("seguimientos", "accompaniment POST /v1/sync", seguimientos),
     ("graduaciones", "accompaniment POST /v1/sync", graduaciones),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from juntos_web import Principal, Problem, Role, require
 from juntos_web.idempotency import IdempotencyKey
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from offer import domain, handlers, queries
 from offer.api_comun import CuposVista, Srv, problema, programa_en_alcance, responder
@@ -111,6 +111,39 @@ class LoteVista(BaseModel):
     candidatos: int = Field(description="eligible families (members) with demand, without slot")
     criterio: list[str] = CRITERIO
     asignaciones: list[Elegida]
+
+
+class LotesEntrada(LoteEntrada):
+    periodo: Periodo
+    municipios: list[Municipio] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_LINEAS,
+        description="the lines to fill, each municipality once; default: every line of the "
+        "program in this period within your scope",
+    )
+
+    @field_validator("municipios")
+    @classmethod
+    def _una_vez(cls, municipios: list[str] | None) -> list[str] | None:
+        if municipios is not None and len(set(municipios)) < len(municipios):
+            raise ValueError("each municipality at most once")
+        return municipios
+
+
+class LineaLoteVista(BaseModel):
+    municipio: str
+    libres: int = Field(description="free slots before the batch")
+    candidatos: int = Field(description="eligible families (members) with demand, without slot")
+    asignaciones: list[Elegida]
+
+
+class LotesVista(BaseModel):
+    programa_id: str
+    periodo: str
+    simulacion: bool
+    criterio: list[str] = CRITERIO
+    lineas: list[LineaLoteVista] = Field(description="one per line, in the municipalities' order")
 
 
 class LiberacionEntrada(BaseModel):
@@ -307,21 +340,73 @@ async def asignar_en_lote(
         simulacion=entrada.simular,
         libres=lote.libres,
         candidatos=lote.candidatos,
-        asignaciones=[
-            Elegida(
-                posicion=i,
-                cupo_id=None if entrada.simular else cid,
-                familia_id=c.familia_id,
-                integrante_id=c.integrante_id,
-                prioridad_plan=c.prioridad_plan,
-                logro_plan=c.logro_plan,
-                pendiente_desde=c.pendiente_desde,
-                logro_espera=c.logro_espera,
-                dias_espera=(fecha - c.pendiente_desde).days,
-                vulnerabilidad=[v.value for v in c.vulnerabilidad],
-                explicacion=explicar(c, i, fecha),
+        asignaciones=_elegidas(lote, fecha, entrada.simular),
+    )
+
+
+def _elegidas(lote: handlers.Lote, fecha: date, simular: bool) -> list[Elegida]:
+    return [
+        Elegida(
+            posicion=i,
+            cupo_id=None if simular else cid,
+            familia_id=c.familia_id,
+            integrante_id=c.integrante_id,
+            prioridad_plan=c.prioridad_plan,
+            logro_plan=c.logro_plan,
+            pendiente_desde=c.pendiente_desde,
+            logro_espera=c.logro_espera,
+            dias_espera=(fecha - c.pendiente_desde).days,
+            vulnerabilidad=[v.value for v in c.vulnerabilidad],
+            explicacion=explicar(c, i, fecha),
+        )
+        for i, (c, cid) in enumerate(lote.elegidos, start=1)
+    ]
+
+
+@router.post(
+    "/programas/{programa_id}/asignacion-masiva",
+    summary="The batch assignment on many lines of a program and period at once",
+    description="Each line as `POST .../cupos/{municipio}/{periodo}/asignacion-masiva` (same "
+    "priority, picks, events and explanations), all in one transaction: a line without slots "
+    "refuses the whole batch (409 `no-slots`, `motivos` naming each), a municipality outside "
+    "your scope is a 403, and a lost race retries the whole batch. Without `municipios`: every "
+    "line of the program in `periodo` within your scope.",
+    responses=CONFLICTOS,
+)
+async def asignar_en_lotes(
+    programa_id: uuid.UUID,
+    entrada: LotesEntrada,
+    s: Srv,
+    p: Annotated[Principal, Depends(require(N, D, M, E))],
+) -> LotesVista:
+    pid = str(programa_id)
+    async with s.engine.connect() as conn:
+        await programa_en_alcance(conn, p, programa_id, *(entrada.municipios or ()))
+        municipios = entrada.municipios or [
+            f.municipio
+            for f in await queries.cupos_de_programa(conn, pid)
+            if f.periodo == entrada.periodo
+            and (p.role is Role.ENTIDAD or p.can_see_municipio(f.municipio))
+        ]
+    fecha = entrada.fecha or s.hoy()
+    try:
+        lotes = await handlers.asignar_lotes(
+            s, pid, entrada.periodo, municipios, fecha=fecha, actor=p.sub, simular=entrada.simular
+        )
+    except ReglaIncumplida as regla:
+        raise problema(regla) from None
+    return LotesVista(
+        programa_id=pid,
+        periodo=entrada.periodo,
+        simulacion=entrada.simular,
+        lineas=[
+            LineaLoteVista(
+                municipio=m,
+                libres=lote.libres,
+                candidatos=lote.candidatos,
+                asignaciones=_elegidas(lote, fecha, entrada.simular),
             )
-            for i, (c, cid) in enumerate(lote.elegidos, start=1)
+            for m, lote in zip(municipios, lotes, strict=True)
         ],
     )
 

@@ -9,13 +9,15 @@ caller named the version it saw (If-Match): then it gets StaleVersion.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, StaleVersion, given, retrying
+from juntos_events.events import DomainEvent
 from juntos_events.store import ConcurrencyConflict
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,7 +36,7 @@ from offer.domain import (
     ReglaIncumplida,
     cupos_stream,
 )
-from offer.elegibilidad import Candidato, candidatos, pendientes_para, seleccionar
+from offer.elegibilidad import Candidato, Hogar, candidatos, pendientes_para, seleccionar
 from offer.events import CuposHabilitados, store
 from offer.vocabulario import MotivoLiberacion
 
@@ -304,17 +306,23 @@ async def _planear_lote(
         raise ReglaIncumplida(
             "the program has no slots enabled in this municipality and period", codigo="no-slots"
         )
-    hogares = {
-        h.familia_id: h
-        for h in await queries.hogares_con_demanda(conn, estado.municipio, datos.logros)
-    }
-    orden = candidatos(datos, estado, hogares.values(), fecha)
+    hogares = await queries.hogares_con_demanda(conn, estado.municipio, datos.logros)
+    return _plan(programa, estado, hogares, fecha, lote)
+
+
+def _plan(
+    programa: Programa, estado: Cupos, hogares: Sequence[Hogar], fecha: date, lote: Lote
+) -> AsignarLote:
+    """The line's picks (`elegibilidad`): the same for one line or for a program's batch."""
+    datos = programa.vigente()
+    por_familia = {h.familia_id: h for h in hogares}
+    orden = candidatos(datos, estado, por_familia.values(), fecha)
     elegidos = [(c, str(uuid.uuid4())) for c in seleccionar(orden, estado.libres)]
     lote.candidatos, lote.libres, lote.elegidos = len(orden), estado.libres, elegidos
     return AsignarLote(
         programa,
         tuple(
-            AsignarCupo(cid, programa, hogares[c.familia_id], c.integrante_id, fecha)
+            AsignarCupo(cid, programa, por_familia[c.familia_id], c.integrante_id, fecha)
             for c, cid in elegidos
         ),
     )
@@ -353,6 +361,74 @@ async def asignar_lote(
     )
     lote.version = hecho.version
     return lote
+
+
+async def asignar_lotes(
+    srv: Servicios,
+    programa_id: str,
+    periodo: str,
+    municipios: Sequence[str],
+    *,
+    fecha: date,
+    actor: str,
+    simular: bool = False,
+) -> list[Lote]:
+    """`asignar_lote` on every listed line of one program and period, in one transaction.
+
+    One read of the program and of every line's stream, one set-based read of the families
+    with demand in all the municipalities, one append (each stream's version guards it: a lost
+    race retries the whole batch), one read-model and balance update. A line without slots
+    refuses the batch. Answers a Lote per line, in the municipalities' order.
+    """
+    lineas = {cupos_stream(programa_id, m, periodo): m for m in municipios}
+    streams = list(lineas)
+
+    async def run(conn: AsyncConnection) -> list[Lote]:
+        programa, _ = await cargar_programa(conn, programa_id)
+        datos = programa.vigente()
+        hogares: dict[str, list[Hogar]] = defaultdict(list)
+        for h in await queries.hogares_con_demanda_en(conn, sorted(set(municipios)), datos.logros):
+            hogares[h.municipio].append(h)
+        lotes = {s: Lote() for s in streams}
+        desde: dict[str, date] = {}
+
+        def decidir(estados: Mapping[str, Cupos]) -> dict[str, list[DomainEvent]]:
+            sin_cupos = [m for s, m in lineas.items() if not estados[s].habilitados]
+            if sin_cupos:
+                raise ReglaIncumplida(
+                    f"the program has no slots enabled in {len(sin_cupos)} of the"
+                    f" {len(municipios)} municipalities in period {periodo}; nothing was assigned",
+                    codigo="no-slots",
+                    motivos=[f"{m}: no slots enabled" for m in sin_cupos],
+                )
+            nuevos = {}
+            for s, m in lineas.items():
+                comando = _plan(programa, estados[s], hogares[m], fecha, lotes[s])
+                desde.update({cid: c.pendiente_desde for c, cid in lotes[s].elegidos})
+                nuevos[s] = domain.decide_cupos(estados[s], comando)
+            return nuevos
+
+        if simular:
+            cargados = await cupos.load_many(conn, streams)
+            decidir({s: estado for s, (estado, _) in cargados.items()})
+            versiones = {s: v for s, (_, v) in cargados.items()}
+        else:
+            hechos = await cupos.apply_many(
+                conn,
+                streams,
+                decidir,
+                actor=actor,
+                after=lambda conn, hechos: _reflejar(conn, hechos, actor, desde),
+            )
+            versiones = {s: h.version for s, h in hechos.items()}
+        for s in streams:
+            lotes[s].version = versiones[s]
+        return [lotes[s] for s in streams]
+
+    if simular:
+        async with srv.engine.connect() as conn:
+            return await run(conn)
+    return await ejecutar(srv.engine, run)
 
 
 async def liberar_cupo(

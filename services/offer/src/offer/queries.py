@@ -18,11 +18,14 @@ from offer.elegibilidad import Hogar, Pendiente, Persona
 # --- the families a command or a batch looks at ----------------------------------------------
 
 _DE_MUNICIPIO = "SELECT DISTINCT familia_id FROM demanda WHERE municipio = $1 AND logro = ANY($2)"
+_DE_MUNICIPIOS = (
+    "SELECT DISTINCT familia_id FROM demanda WHERE municipio = ANY($1) AND logro = ANY($2)"
+)
 _UNA = "SELECT $1::text AS familia_id WHERE $2::text[] IS NOT NULL"
 
 
 async def _hogares(
-    conn: AsyncConnection, conjunto: str, clave: str, logros: Sequence[str]
+    conn: AsyncConnection, conjunto: str, clave: str | list[str], logros: Sequence[str]
 ) -> list[Hogar]:
     """Families of `conjunto` with their members, and their pending `logros` with priorities.
 
@@ -85,6 +88,13 @@ async def hogares_con_demanda(
 ) -> list[Hogar]:
     """Every known family of the municipality with one of `logros` pending."""
     return await _hogares(conn, _DE_MUNICIPIO, municipio, logros)
+
+
+async def hogares_con_demanda_en(
+    conn: AsyncConnection, municipios: Sequence[str], logros: Sequence[str]
+) -> list[Hogar]:
+    """`hogares_con_demanda` of several municipalities in one read (a program's batch)."""
+    return await _hogares(conn, _DE_MUNICIPIOS, list(municipios), logros)
 
 
 # --- programs and slots -----------------------------------------------------------------------
