@@ -173,6 +173,10 @@ async def test_scope_and_refusals_write_nothing(client: httpx.AsyncClient, app: 
         headers=como(app, Role.NACIONAL),
     )
     assert dos_veces.status_code == 422 and "at most once" in dos_veces.text
+    ninguna = await client.post(
+        _masiva(p), json={"periodo": "2027"}, headers=como(app, Role.NACIONAL)
+    )  # no line in that period: nothing to fill
+    assert ninguna.status_code == 200 and ninguna.json()["lineas"] == []
     assert await eventos(app, "CupoAsignado") == []
     # without `municipios`, a municipal caller fills the lines of its own municipality only
     propias = await client.post(
