@@ -17,6 +17,7 @@ from functools import reduce, singledispatch
 from typing import Any
 
 from juntos_events.events import DomainEvent
+from juntos_events.rules import ReglaIncumplida
 
 from accompaniment.events import (
     CasoAbierto,
@@ -40,14 +41,6 @@ from accompaniment.events import (
 from accompaniment.linea_base import LineaBase, aplicar_cambios
 from accompaniment.reglas import Miembro, Resultado, evaluar
 from accompaniment.vocabulario import EstadoCaso, EstadoLogro, TipoEvidencia, TipoVisita
-
-
-class ReglaIncumplida(Exception):
-    """A command the rules refuse; `status` is the HTTP status an API gives it."""
-
-    def __init__(self, mensaje: str, *, status: int = 409, codigo: str = "rule-violated") -> None:
-        super().__init__(mensaje)
-        self.status, self.codigo = status, codigo
 
 
 @dataclass(frozen=True)

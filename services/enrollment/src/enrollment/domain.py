@@ -14,6 +14,7 @@ from datetime import date
 from functools import reduce, singledispatch
 
 from juntos_events.events import DomainEvent
+from juntos_events.rules import ReglaIncumplida
 
 from enrollment.events import (
     Atributos,
@@ -49,24 +50,6 @@ from enrollment.vocabulario import (
 
 ANOS_DE_ACOMPANAMIENTO = 5
 EDAD_MINIMA_FIRMANTE = 18
-
-
-class ReglaIncumplida(Exception):
-    """A command the rules refuse; `status` is 409 for the family's state, 422 for the input.
-
-    A bulk command refused as a whole names each bad item in `motivos`.
-    """
-
-    def __init__(
-        self,
-        mensaje: str,
-        *,
-        status: int = 409,
-        codigo: str = "rule-violated",
-        motivos: Sequence[str] = (),
-    ) -> None:
-        super().__init__(mensaje)
-        self.status, self.codigo, self.motivos = status, codigo, tuple(motivos)
 
 
 def edad(nacimiento: date, hoy: date) -> int:

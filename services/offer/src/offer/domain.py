@@ -16,6 +16,7 @@ from functools import reduce, singledispatch
 
 from juntos_catalogo import catalogo
 from juntos_events.events import DomainEvent
+from juntos_events.rules import ReglaIncumplida
 
 from offer.elegibilidad import Hogar, motivos_inelegibilidad, pendientes_para
 from offer.events import (
@@ -29,21 +30,6 @@ from offer.events import (
     ProgramaRegistrado,
 )
 from offer.vocabulario import Alcance, MotivoLiberacion, NivelGobierno
-
-
-class ReglaIncumplida(Exception):
-    """A command the rules refuse; `status` is 409 for the state, 422 for the input, 404."""
-
-    def __init__(
-        self,
-        mensaje: str,
-        *,
-        status: int = 409,
-        codigo: str = "rule-violated",
-        motivos: Sequence[str] = (),
-    ) -> None:
-        super().__init__(mensaje)
-        self.status, self.codigo, self.motivos = status, codigo, tuple(motivos)
 
 
 def dimensiones_de(logros: Iterable[str]) -> tuple[str, ...]:

@@ -16,16 +16,9 @@ from functools import reduce
 from typing import Any, Generic, TypeVar
 
 from juntos_events.events import DomainEvent
+from juntos_events.rules import ReglaIncumplida
 
 S = TypeVar("S")
-
-
-class ReglaIncumplida(Exception):
-    """A command the rules refuse; `status` is 409 for the aggregate's state, 422 for input."""
-
-    def __init__(self, mensaje: str, *, status: int = 409, codigo: str = "rule-violated") -> None:
-        super().__init__(mensaje)
-        self.status, self.codigo = status, codigo
 
 
 def no_existe(que: str) -> ReglaIncumplida:
