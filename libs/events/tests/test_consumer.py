@@ -14,6 +14,7 @@ from juntos_events.consumer import ConsumerRunner, ConsumerSettings
 from juntos_events.events import EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.topics import dead_letter_topic
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import Demo, headers_of, outbox_rows, publish_outbox, wait_for
@@ -257,3 +258,46 @@ async def test_consumer_upcasts_old_versions_before_the_handler(
     consumer.stop()
     await task
     assert (seen[0].schema_version, seen[0].data) == (2, {"peso_kg": 3.2})
+
+
+class Otro(Demo):
+    """A type the test consumer has no handler for."""
+
+
+async def test_events_without_a_handler_are_skipped_without_inbox_rows(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    registry.register("Otro")(Otro)
+    await create_table(engine)
+    async with engine.begin() as conn:
+        events = [
+            Demo(familia="fam-0", n=1),
+            Otro(familia="fam-0", n=50),
+            Demo(familia="fam-0", n=2),
+        ]
+        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    await publish_outbox(engine, kafka_bootstrap)
+    ids = {
+        headers_of(r)["ce_type"].rsplit(".", 1)[1]: headers_of(r)["ce_id"]
+        for r in await topic_reader(registry.topic, 3)
+    }
+
+    consumer = runner(engine, kafka_bootstrap, registry)
+    task = asyncio.create_task(consumer.run())
+
+    async def applied() -> bool:
+        return (await totals(engine)).get("fam-0") == (3, 2)
+
+    await wait_for(applied)
+    await asyncio.sleep(1.0)  # the skipped one is consumed too and must leave no trace
+    consumer.stop()
+    await task
+    async with engine.connect() as conn:
+        inbox = {
+            r[0]
+            for r in await conn.execute(
+                text("SELECT event_id FROM inbox WHERE consumer = :c"), {"c": consumer.name}
+            )
+        }
+    assert len(inbox) == 2 and ids["Otro"] not in inbox and ids["Demo"] in inbox
+    assert await topic_reader(dead_letter_topic(registry.topic), 1, timeout=3) == []

@@ -2,9 +2,10 @@
 
 Each batch of a partition is applied in one database transaction together with its inbox rows
 (keyed by the CloudEvent id), so a redelivered event has no second effect; the Kafka offset is
-committed only after that transaction. If the batch fails, each event is retried alone (bounded,
-with backoff); one that still fails goes to the dead-letter topic with the error in its headers,
-and the consumer moves on.
+committed only after that transaction. Events of a type the consumer has no handler for are
+skipped from their headers alone: no body parse, no inbox row (applying them changes nothing).
+If the batch fails, each event is retried alone (bounded, with backoff); one that still fails
+goes to the dead-letter topic with the error in its headers, and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events import metrics
-from juntos_events.envelope import TRACEPARENT, Envelope, MalformedEnvelope, decode
+from juntos_events.envelope import (
+    TRACEPARENT,
+    Envelope,
+    MalformedEnvelope,
+    decode,
+    event_type_of,
+)
 from juntos_events.events import EventRegistry, UnknownEventType
 from juntos_events.logs import get_logger
 from juntos_events.telemetry import messaging_attributes
@@ -74,6 +81,11 @@ class Subscriptions:
 
     def handler_for(self, envelope: Envelope) -> Handler | None:
         return self.handlers.get((envelope.service, envelope.event_type))
+
+    def wants(self, service: str, event_type: str) -> bool:
+        """Whether events of this type can reach a handler; the runner skips the others from
+        their headers, before parsing their bodies or writing inbox rows for them."""
+        return (service, event_type) in self.handlers
 
     def upcast(self, envelope: Envelope) -> Envelope:
         registry = self.registries.get(envelope.service)
@@ -156,7 +168,15 @@ class ConsumerRunner:
     async def process(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        items = [self._decode(r) for r in records]
+        wanted = []
+        for record in records:
+            tipo = event_type_of(record.headers)
+            if tipo is not None and not self.subs.wants(*tipo):
+                # no handler: applying it would change nothing, so no body parse, no inbox row
+                metrics.CONSUMED.labels(self.name, record.topic, "ignored").inc()
+            else:
+                wanted.append(record)
+        items = [self._decode(r) for r in wanted]
         good = [i for i in items if i.envelope is not None]
         try:
             await self._apply(good)

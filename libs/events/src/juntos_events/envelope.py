@@ -83,6 +83,18 @@ def decode(headers: Sequence[tuple[str, bytes]], key: bytes | None, value: bytes
 _OBLIGATORIOS = ("ce_id", "ce_source", "ce_type", "ce_time")
 
 
+def event_type_of(headers: Sequence[tuple[str, bytes]]) -> tuple[str, str] | None:
+    """(service, event name) from a record's `ce_type` header alone, without parsing its body;
+    None when the header is missing or not a JUNTOS type (only `decode` can judge those)."""
+    for name, value in headers:
+        if name == "ce_type":
+            try:
+                return _tipo_juntos(value.decode())
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def _tipo_juntos(ce_type: str) -> tuple[str, str] | None:
     """(service, event name) of a `co.gov.juntos.<service>.<Event>` type; None for others."""
     prefix, _, name = ce_type.rpartition(".")

@@ -63,6 +63,9 @@ class Suscripciones(Subscriptions):
             return proyectar
         return handler
 
+    def wants(self, service: str, event_type: str) -> bool:
+        return service in self.servicios or super().wants(service, event_type)
+
 
 subscriptions = Suscripciones(servicios=domain.servicios_leidos())
 for _servicio, _tipo in sorted({*domain.LECTURAS, *domain.CONOCIDOS_SIN_USO}):
