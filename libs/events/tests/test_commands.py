@@ -6,9 +6,16 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
-from juntos_events.commands import Aggregate, Applied, StaleVersion, given, retrying
+from juntos_events.commands import (
+    Aggregate,
+    Applied,
+    StaleVersion,
+    given,
+    retrying,
+    together_or_alone,
+)
 from juntos_events.events import DomainEvent
-from juntos_events.store import EventStore
+from juntos_events.store import ConcurrencyConflict, EventStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .conftest import Demo
@@ -149,3 +156,42 @@ async def test_concurrent_apply_many_are_retried_on_fresh_state(
     assert sum(isinstance(r, ValueError) for r in results) == 1
     async with engine.connect() as conn:
         assert set((await counters.load_many(conn, streams)).values()) == {(3, 3)}
+
+
+async def test_together_or_alone_batches_single_streams_and_falls_back_in_order(
+    engine: AsyncEngine, counters: Aggregate[int, int]
+) -> None:
+    """Repeated streams and items left out go alone; a lost race voids the batch, all alone."""
+    calls: list[object] = []
+
+    async def together(conn, once: Mapping[str, int]) -> dict[int, str]:
+        calls.append(dict(once))
+        await counters.apply_many(
+            conn, list(once), lambda states: {s: decide(states[s], 1) for s in states}, actor="t"
+        )
+        return {n: f"together {s}" for s, n in once.items() if s != "c"}  # c is left out
+
+    async def alone(n: int) -> str:
+        calls.append(n)
+        return f"alone {n}"
+
+    streams = ["a", "b", "a", "c"]
+    results = await together_or_alone(engine, streams, together, alone)
+    assert results == ["alone 0", "together b", "alone 2", "alone 3"]
+    assert calls == [{"b": 1, "c": 3}, 0, 2, 3]
+    async with engine.connect() as conn:
+        assert await counters.load_many(conn, ["a", "b", "c"]) == {
+            "a": (0, 0),
+            "b": (1, 1),
+            "c": (1, 1),
+        }
+
+    async def loses_a_race(conn, once: Mapping[str, int]) -> dict[int, str]:
+        await together(conn, once)
+        raise ConcurrencyConflict("b", 1, 2)
+
+    calls.clear()
+    results = await together_or_alone(engine, ["b", "d"], loses_a_race, alone)
+    assert results == ["alone 0", "alone 1"]
+    async with engine.connect() as conn:  # nothing of the lost transaction was written
+        assert await counters.load_many(conn, ["b", "d"]) == {"b": (1, 1), "d": (0, 0)}

@@ -8,6 +8,7 @@ offline device) gets `StaleVersion` instead: decisions are never made on data no
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -134,6 +135,32 @@ def given(command: C) -> Callable[[AsyncConnection, object], Awaitable[C]]:
         return command
 
     return build
+
+
+async def together_or_alone(
+    engine: AsyncEngine,
+    streams: Sequence[str],
+    together: Callable[[AsyncConnection, Mapping[str, int]], Awaitable[Mapping[int, R]]],
+    alone: Callable[[int], Awaitable[R]],
+) -> list[R]:
+    """The results of a batch's independent items (item n is about `streams[n]`), in order.
+
+    The items whose stream appears once in the batch go to `together`, in one transaction
+    (stream → position; it answers results by position and may leave items out); the others
+    (several items of one stream must see each other, in order), those left out, and every item
+    if that transaction lost a race (`ConcurrencyConflict`: nothing of it was written) go to
+    `alone(n)` afterwards, one by one, in the batch's order.
+    """
+    times = Counter(streams)
+    once = {stream: n for n, stream in enumerate(streams) if times[stream] == 1}
+    done: Mapping[int, R] = {}
+    if once:
+        try:
+            async with engine.begin() as conn:
+                done = await together(conn, once)
+        except ConcurrencyConflict:
+            done = {}
+    return [done[n] if n in done else await alone(n) for n in range(len(streams))]
 
 
 async def retrying(

@@ -15,12 +15,11 @@ applied one by one afterwards, each in its own transaction, exactly as before.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from juntos_events.commands import StaleVersion
+from juntos_events.commands import StaleVersion, together_or_alone
 from juntos_events.store import ConcurrencyConflict
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -100,18 +99,10 @@ async def aplicar_lote(
     srv: handlers.Servicios, pedidos: Sequence[Pedido], *, actor: str
 ) -> list[ResultadoItem]:
     """Every item's result, in order: most in one transaction, the rest one by one."""
-    veces = Counter(p.familia_id for p in pedidos)
-    solos = {p.familia_id: n for n, p in enumerate(pedidos) if veces[p.familia_id] == 1}
-    hechos: dict[int, ResultadoItem] = {}
-    if solos:
-        try:
-            async with srv.engine.begin() as conn:
-                hechos = await _en_una_transaccion(conn, pedidos, solos, actor)
-        except ConcurrencyConflict:  # another writer touched one of the cases: one by one
-            hechos = {}
-    return [
-        hechos.get(n)
-        or await aplicar_item(
+
+    async def solo(n: int) -> ResultadoItem:
+        p = pedidos[n]
+        return await aplicar_item(
             srv,
             item_id=p.item_id,
             familia_id=p.familia_id,
@@ -120,8 +111,13 @@ async def aplicar_lote(
             cambios=p.cambios,
             actor=actor,
         )
-        for n, p in enumerate(pedidos)
-    ]
+
+    return await together_or_alone(
+        srv.engine,
+        [p.familia_id for p in pedidos],
+        lambda conn, solos: _en_una_transaccion(conn, pedidos, solos, actor),
+        solo,
+    )
 
 
 async def _en_una_transaccion(

@@ -14,14 +14,12 @@ transaction, retried on fresh state): nothing is half-written.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from juntos_events.commands import retrying
-from juntos_events.store import ConcurrencyConflict
+from juntos_events.commands import retrying, together_or_alone
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from enrollment import domain, handlers, queries
@@ -51,18 +49,12 @@ async def vincular(
     actor: str,
 ) -> list[ResultadoItem]:
     """Every item's result, in order: most in one transaction, the rest one by one."""
-    veces = Counter(fid for fid, _ in pedidos)
-    solos = {fid: n for n, (fid, _) in enumerate(pedidos) if veces[fid] == 1}
-    hechos: dict[int, ResultadoItem] = {}
-    if solos:
-        try:
-            async with srv.engine.begin() as conn:
-                hechos = await _juntos(conn, pedidos, solos, alcance, actor)
-        except ConcurrencyConflict:  # another writer touched one of the families: one by one
-            hechos = {}
-    return [
-        hechos.get(n) or await _solo(srv, pedidos, n, alcance, actor) for n in range(len(pedidos))
-    ]
+    return await together_or_alone(
+        srv.engine,
+        [fid for fid, _ in pedidos],
+        lambda conn, solos: _juntos(conn, pedidos, solos, alcance, actor),
+        lambda n: _solo(srv, pedidos, n, alcance, actor),
+    )
 
 
 async def _solo(
