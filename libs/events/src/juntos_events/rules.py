@@ -7,7 +7,7 @@ whole, the reason of each bad item (`motivos`), so a domain never imports the we
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 
 class ReglaIncumplida(Exception):
@@ -21,3 +21,35 @@ class ReglaIncumplida(Exception):
     ) -> None:
         super().__init__(mensaje)
         self.status, self.codigo, self.motivos = status, codigo, tuple(motivos)
+
+
+def todos_o_ninguno(
+    campo: str,
+    claves: Sequence[Hashable],
+    revisar: Callable[[int], None],
+    *,
+    mismo: str,
+    que: str,
+    codigo: str,
+) -> None:
+    """A bulk command's items checked all or nothing: `revisar(i)` each item (it raises
+    ReglaIncumplida for a bad one) and refuse the whole list with a 422 naming every bad item by
+    its index in `campo`; an item whose key (`claves[i]`) came before is bad too."""
+    motivos: list[str] = []
+    primera: dict[Hashable, int] = {}
+    for i, clave in enumerate(claves):
+        if clave in primera:
+            motivos.append(f"{campo}[{i}]: the same {mismo} as {campo}[{primera[clave]}]")
+            continue
+        primera[clave] = i
+        try:
+            revisar(i)
+        except ReglaIncumplida as regla:
+            motivos.append(f"{campo}[{i}]: {regla}")
+    if motivos:
+        raise ReglaIncumplida(
+            f"{len(motivos)} of {len(claves)} {que}; nothing was changed",
+            status=422,
+            codigo=codigo,
+            motivos=motivos,
+        )

@@ -14,7 +14,7 @@ from datetime import date
 from functools import reduce, singledispatch
 
 from juntos_events.events import DomainEvent
-from juntos_events.rules import ReglaIncumplida
+from juntos_events.rules import ReglaIncumplida, todos_o_ninguno
 
 from enrollment.events import (
     Atributos,
@@ -667,28 +667,23 @@ def decide_asignaciones(
     naming every bad one by its index (a family twice is bad too); the capacity is checked once,
     for every family the list adds. `anteriores`: the families' current cogestores, by id."""
     _registrado(nuevo)
-    motivos: list[str] = []
-    primera: dict[str, int] = {}
     nuevas: list[Familia] = []
-    for i, (familia_id, familia) in enumerate(familias):
-        if familia_id in primera:
-            motivos.append(f"familias[{i}]: the same family as familias[{primera[familia_id]}]")
-            continue
-        primera[familia_id] = i
-        try:
-            _asignable(familia)
-            if familia.cogestor_id != nuevo.cogestor_id:
-                _en_microrregion(familia, nuevo)
-                nuevas.append(familia)
-        except ReglaIncumplida as regla:
-            motivos.append(f"familias[{i}]: {regla}")
-    if motivos:
-        raise ReglaIncumplida(
-            f"{len(motivos)} of {len(familias)} families cannot be assigned; nothing was changed",
-            status=422,
-            codigo="invalid-families",
-            motivos=motivos,
-        )
+
+    def revisar(i: int) -> None:
+        familia = familias[i][1]
+        _asignable(familia)
+        if familia.cogestor_id != nuevo.cogestor_id:
+            _en_microrregion(familia, nuevo)
+            nuevas.append(familia)
+
+    todos_o_ninguno(
+        "familias",
+        [familia_id for familia_id, _ in familias],
+        revisar,
+        mismo="family",
+        que="families cannot be assigned",
+        codigo="invalid-families",
+    )
     _con_lugar(nuevo, len(nuevas))
     return _asignar(nuevo, nuevas, anteriores)
 

@@ -16,7 +16,7 @@ from functools import reduce, singledispatch
 
 from juntos_catalogo import catalogo
 from juntos_events.events import DomainEvent
-from juntos_events.rules import ReglaIncumplida
+from juntos_events.rules import ReglaIncumplida, todos_o_ninguno
 
 from offer.elegibilidad import Hogar, motivos_inelegibilidad, pendientes_para
 from offer.events import (
@@ -360,29 +360,22 @@ def habilitar_lineas(
     """Each line as `HabilitarCupos` on its stream's state (`estados`, by stream id); one bad
     line refuses them all, naming every bad line by its index (a line twice is bad too)."""
     programa.vigente()
+    streams = [cupos_stream(programa.programa_id, x.municipio, x.periodo) for x in lineas]
     nuevos: dict[str, list[DomainEvent]] = {}
-    primera: dict[str, int] = {}
-    motivos: list[str] = []
-    for i, x in enumerate(lineas):
-        stream = cupos_stream(programa.programa_id, x.municipio, x.periodo)
-        if stream in primera:
-            motivos.append(
-                f"lineas[{i}]: the same municipality and period as lineas[{primera[stream]}]"
-            )
-            continue
-        primera[stream] = i
+
+    def revisar(i: int) -> None:
+        x = lineas[i]
         comando = HabilitarCupos(programa, x.municipio, x.periodo, x.cupos)
-        try:
-            nuevos[stream] = _habilitar(estados[stream], comando)
-        except ReglaIncumplida as regla:
-            motivos.append(f"lineas[{i}]: {regla}")
-    if motivos:
-        raise ReglaIncumplida(
-            f"{len(motivos)} of {len(lineas)} lines cannot be applied; nothing was changed",
-            status=422,
-            codigo="invalid-lines",
-            motivos=motivos,
-        )
+        nuevos[streams[i]] = _habilitar(estados[streams[i]], comando)
+
+    todos_o_ninguno(
+        "lineas",
+        streams,
+        revisar,
+        mismo="municipality and period",
+        que="lines cannot be applied",
+        codigo="invalid-lines",
+    )
     return nuevos
 
 
