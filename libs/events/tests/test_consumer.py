@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings
 from juntos_events.events import EventRegistry
@@ -301,3 +302,134 @@ async def test_events_without_a_handler_are_skipped_without_inbox_rows(
         }
     assert len(inbox) == 2 and ids["Otro"] not in inbox and ids["Demo"] in inbox
     assert await topic_reader(dead_letter_topic(registry.topic), 1, timeout=3) == []
+
+
+def _batch_subscriptions(service: str, calls: list[list[tuple[str, int]]], poison_n: int):
+    """Demo in batches (poison_n fails), Otro one by one; both record what they saw, in order."""
+    from juntos_events.consumer import Subscriptions
+    from juntos_events.envelope import Envelope
+
+    subs = Subscriptions()
+
+    @subs.on_batch(service, "Demo")
+    async def demos(envelopes, conn) -> None:
+        if any(e.data["n"] == poison_n for e in envelopes):
+            raise ValueError(f"cannot apply n={poison_n}")
+        calls.append([("Demo", e.data["n"]) for e in envelopes])
+        await conn.execute(
+            text(
+                "INSERT INTO demo_totals SELECT f, n, 1 FROM unnest(CAST(:f AS text[]),"
+                " CAST(:n AS bigint[])) AS u(f, n) ON CONFLICT (familia) DO UPDATE"
+                " SET total = demo_totals.total + EXCLUDED.total, events = demo_totals.events + 1"
+            ),
+            {"f": [e.data["familia"] for e in envelopes], "n": [e.data["n"] for e in envelopes]},
+        )
+
+    @subs.on(service, "Otro")
+    async def otro(envelope: Envelope, conn) -> None:
+        calls.append([("Otro", envelope.data["n"])])
+
+    return subs
+
+
+async def _run_batches(engine, registry, kafka_bootstrap, families: int, poison_n: int = 13):
+    calls: list[list[tuple[str, int]]] = []
+    consumer = ConsumerRunner(
+        name="batches",
+        engine=engine,
+        bootstrap=kafka_bootstrap,
+        topics=[registry.topic],
+        subscriptions=_batch_subscriptions(registry.service, calls, poison_n=poison_n),
+        settings=ConsumerSettings(retry_backoff_seconds=0.01, max_attempts=2),
+    )
+    task = asyncio.create_task(consumer.run())
+
+    async def applied() -> bool:
+        return len(await totals(engine)) == families
+
+    await wait_for(applied)
+    await asyncio.sleep(1.0)  # whatever else is on the topic is consumed too
+    consumer.stop()
+    await task
+    return calls
+
+
+async def test_batch_handler_gets_each_run_of_consecutive_events_in_one_call(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    """One call per run, in partition order; a run never jumps over another handler's event;
+    redelivered copies reach no handler."""
+    registry.register("Otro")(Otro)
+    await create_table(engine)
+    async with engine.begin() as conn:
+        # one stream, so one partition: the order below is the order the consumer reads
+        events = [
+            Demo(familia="fam-a", n=1),
+            Demo(familia="fam-b", n=2),
+            Otro(familia="fam-a", n=50),
+            Demo(familia="fam-c", n=3),
+        ]
+        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    await publish_outbox(engine, kafka_bootstrap)
+    records = await topic_reader(registry.topic, 4)
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    for r in records:  # a relay restart sends them all again, byte for byte
+        await raw.send_and_wait(r.topic, r.value, key=r.key, headers=list(r.headers))
+    await raw.stop()
+
+    calls = await _run_batches(engine, registry, kafka_bootstrap, families=3)
+
+    assert calls == [[("Demo", 1), ("Demo", 2)], [("Otro", 50)], [("Demo", 3)]]
+    assert await totals(engine) == {"fam-a": (1, 1), "fam-b": (2, 1), "fam-c": (3, 1)}
+
+
+async def test_a_failing_run_falls_back_to_one_event_at_a_time(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    """Only the culprit reaches the dead-letter topic; the rest is applied once, in order."""
+    registry.register("Otro")(Otro)
+    await create_table(engine)
+    async with engine.begin() as conn:
+        events = [
+            Demo(familia="fam-a", n=1),
+            Demo(familia="fam-b", n=2),
+            Otro(familia="fam-a", n=50),
+            Demo(familia="fam-c", n=3),
+            Demo(familia="fam-d", n=13),
+            Demo(familia="fam-e", n=5),
+        ]
+        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    await publish_outbox(engine, kafka_bootstrap)
+
+    calls = await _run_batches(engine, registry, kafka_bootstrap, families=4)
+
+    assert calls == [
+        # the whole batch: the first two runs, then the third fails and it all rolls back
+        [("Demo", 1), ("Demo", 2)],
+        [("Otro", 50)],
+        # one at a time: 13 fails twice and goes to the dead-letter topic
+        [("Demo", 1)],
+        [("Demo", 2)],
+        [("Otro", 50)],
+        [("Demo", 3)],
+        [("Demo", 5)],
+    ]
+    assert await totals(engine) == {
+        "fam-a": (1, 1),
+        "fam-b": (2, 1),
+        "fam-c": (3, 1),
+        "fam-e": (5, 1),
+    }
+    dead = await topic_reader(dead_letter_topic(registry.topic), 1)
+    assert len(dead) == 1 and headers_of(dead[0])["dlq_error"].startswith("ValueError: cannot")
+
+
+def test_a_type_has_one_handler():
+    from juntos_events.consumer import Subscriptions
+
+    subs = Subscriptions()
+    subs.on("s", "A")(lambda e, c: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(ValueError, match="s A has a handler already"):
+        subs.on_batch("s", "B", "A")(lambda es, c: None)  # type: ignore[arg-type,return-value]
+    assert subs.wants("s", "A") and not subs.wants("s", "B")

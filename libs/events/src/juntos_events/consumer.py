@@ -2,7 +2,10 @@
 
 Each batch of a partition is applied in one database transaction together with its inbox rows
 (keyed by the CloudEvent id), so a redelivered event has no second effect; the Kafka offset is
-committed only after that transaction. Events of a type the consumer has no handler for are
+committed only after that transaction. A handler registered with `on_batch` receives each run of
+consecutive events it handles in one call, so it can read and write a run's families with a few
+set-based statements instead of a few statements per event (partition order is kept: a run
+never jumps over an event of another handler). Events of a type the consumer has no handler for are
 skipped from their headers alone: no body parse, no inbox row (applying them changes nothing).
 If the batch fails, each event is retried alone (bounded, with backoff); one that still fails
 goes to the dead-letter topic with the error in its headers, and the consumer moves on.
@@ -12,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events import metrics
@@ -35,6 +39,11 @@ from juntos_events.telemetry import messaging_attributes
 from juntos_events.topics import dead_letter_topic, event_topic
 
 Handler = Callable[[Envelope, AsyncConnection], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope], AsyncConnection], Awaitable[None]]
+"""Applies a run of consecutive events (in partition order) in the batch's transaction."""
+
+MAX_SPAN_LINKS = 128
+"""A batch span links to the traces of at most this many of its events."""
 
 # Plain SQL so asyncpg prepares it once per connection (it runs for every batch).
 _CLAIM_INBOX = (
@@ -61,20 +70,41 @@ class Subscriptions:
     """Which event types a consumer applies, and how to upcast them (registries of producers)."""
 
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    batch_handlers: dict[tuple[str, str], BatchHandler] = field(default_factory=dict)
     registries: dict[str, EventRegistry] = field(default_factory=dict)
 
     def on(self, service: str, event_type: str) -> Callable[[Handler], Handler]:
         """Decorator: `@subs.on("enrollment", "FamiliaVinculada")`."""
 
         def decorate(fn: Handler) -> Handler:
+            self._registrable(service, event_type)
             self.handlers[(service, event_type)] = fn
             return fn
 
         return decorate
 
+    def on_batch(self, service: str, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorator: `@subs.on_batch("accompaniment", "LogrosEvaluados")`; the handler gets
+        every run of consecutive events of these types (one or more) in one call."""
+
+        def decorate(fn: BatchHandler) -> BatchHandler:
+            for event_type in event_types:  # all or none
+                self._registrable(service, event_type)
+            for event_type in event_types:
+                self.batch_handlers[(service, event_type)] = fn
+            return fn
+
+        return decorate
+
+    def _registrable(self, service: str, event_type: str) -> None:
+        if (service, event_type) in self.handlers or (service, event_type) in self.batch_handlers:
+            raise ValueError(f"{service} {event_type} has a handler already")
+
     def topics(self) -> list[str]:
         """The producers' topics this consumer must read: exactly those it has handlers for."""
-        return sorted({event_topic(service) for service, _ in self.handlers})
+        return sorted(
+            {event_topic(service) for service, _ in [*self.handlers, *self.batch_handlers]}
+        )
 
     def upcast_with(self, registry: EventRegistry) -> None:
         self.registries[registry.service] = registry
@@ -82,10 +112,16 @@ class Subscriptions:
     def handler_for(self, envelope: Envelope) -> Handler | None:
         return self.handlers.get((envelope.service, envelope.event_type))
 
+    def batch_handler_for(self, envelope: Envelope) -> BatchHandler | None:
+        return self.batch_handlers.get((envelope.service, envelope.event_type))
+
     def wants(self, service: str, event_type: str) -> bool:
         """Whether events of this type can reach a handler; the runner skips the others from
         their headers, before parsing their bodies or writing inbox rows for them."""
-        return (service, event_type) in self.handlers
+        return (service, event_type) in self.handlers or (
+            service,
+            event_type,
+        ) in self.batch_handlers
 
     def upcast(self, envelope: Envelope) -> Envelope:
         registry = self.registries.get(envelope.service)
@@ -200,14 +236,55 @@ class ConsumerRunner:
             return
         async with self.engine.begin() as conn:
             fresh = await self._claim_inbox(conn, [i.envelope.id for i in items if i.envelope])
+            to_apply = []
             for item in items:
-                envelope = item.envelope
-                assert envelope is not None
-                if envelope.id not in fresh:
+                assert item.envelope is not None
+                if item.envelope.id not in fresh:
                     metrics.CONSUMED.labels(self.name, item.record.topic, "duplicate").inc()
                     continue
-                fresh.discard(envelope.id)  # the same id twice in one batch counts once
-                await self._handle(item, envelope, conn)
+                fresh.discard(item.envelope.id)  # the same id twice in one batch counts once
+                to_apply.append(item)
+            for batch_handler, run in itertools.groupby(to_apply, self._batch_handler_of):
+                if batch_handler is None:
+                    for item in run:
+                        assert item.envelope is not None
+                        await self._handle(item, item.envelope, conn)
+                else:
+                    await self._handle_run(batch_handler, list(run), conn)
+
+    def _batch_handler_of(self, item: _Item) -> BatchHandler | None:
+        assert item.envelope is not None
+        return self.subs.batch_handler_for(item.envelope)
+
+    async def _handle_run(
+        self, handler: BatchHandler, run: list[_Item], conn: AsyncConnection
+    ) -> None:
+        """One span for the run, linked to each event's trace (its producer's request)."""
+        envelopes = [i.envelope for i in run if i.envelope is not None]
+        links = []
+        for envelope in envelopes[:MAX_SPAN_LINKS]:
+            if envelope.traceparent:
+                context = trace.get_current_span(
+                    propagate.extract({TRACEPARENT: envelope.traceparent})
+                ).get_span_context()
+                if context.is_valid:
+                    links.append(Link(context))
+        topic = run[0].record.topic
+        with tracer.start_as_current_span(
+            f"process {topic}",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                **messaging_attributes("process", topic),
+                "messaging.consumer.group.name": self.name,
+                "messaging.batch.message_count": len(run),
+                "messaging.destination.partition.id": str(run[0].record.partition),
+                "juntos.event_type": sorted({e.event_type for e in envelopes}),
+            },
+        ):
+            await handler(envelopes, conn)
+        for item in run:
+            metrics.CONSUMED.labels(self.name, item.record.topic, "applied").inc()
 
     async def _handle(self, item: _Item, envelope: Envelope, conn: AsyncConnection) -> None:
         handler = self.subs.handler_for(envelope)
