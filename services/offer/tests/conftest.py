@@ -113,9 +113,13 @@ async def publicar(
         data=datos,
     )
     handler = subscriptions.handler_for(envelope)
-    assert handler is not None, f"offer does not consume {servicio} {tipo}"
+    lote = subscriptions.batch_handler_for(envelope)
+    assert handler or lote, f"offer does not consume {servicio} {tipo}"
     async with app.state.offer.engine.begin() as conn:
-        await handler(envelope, conn)
+        if handler is not None:
+            await handler(envelope, conn)
+        elif lote is not None:
+            await lote([envelope], conn)
 
 
 def miembro(

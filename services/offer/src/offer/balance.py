@@ -64,9 +64,10 @@ async def ajustar(
     demanda: Mapping[Clave, int] | None = None,
     suministro: Iterable[Clave] = (),
     actor: str,
-    causation_id: str | None = None,
+    causation_id: str | Mapping[Clave, str] | None = None,
 ) -> list[DemandaInsatisfecha]:
-    """Add `demanda` deltas, recompute the slots of `suministro` pairs; publish crossings."""
+    """Add `demanda` deltas, recompute the slots of `suministro` pairs; publish crossings
+    (`causation_id`: the cause of them all, or of each pair)."""
     demanda = demanda or {}
     recalcular = set(suministro)
     claves = sorted(set(demanda) | recalcular)
@@ -106,7 +107,12 @@ async def ajustar(
     for evento in cruces:
         stream = f"demanda:{evento.municipio}:{evento.logro}"
         version = await store.version(conn, stream)  # the row lock serialises this stream
+        causa = (
+            causation_id.get((evento.municipio, evento.logro))
+            if isinstance(causation_id, Mapping)
+            else causation_id
+        )
         await store.append(
-            conn, stream, "demanda", version, [evento], actor=actor, causation_id=causation_id
+            conn, stream, "demanda", version, [evento], actor=actor, causation_id=causa
         )
     return cruces

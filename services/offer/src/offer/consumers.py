@@ -14,6 +14,9 @@ no second effect); the contracts are in the README (Consumes).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TypeVar
 
@@ -21,11 +24,10 @@ from juntos_events.consumer import DeadLetter, Subscriptions
 from juntos_events.envelope import Envelope
 from juntos_events.logs import get_logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from offer import balance, handlers, proyecciones
-from offer.demanda import FilaDemanda, Tablero, deltas, es_mas_antiguo, reemplazar
+from offer.demanda import Demanda, Tablero, con_alcanzado, con_perdido, con_tablero, deltas
 
 log = get_logger(__name__)
 subscriptions = Subscriptions()
@@ -112,89 +114,64 @@ def _leer(modelo: type[L], envelope: Envelope) -> L:
         raise DeadLetter(f"{envelope.event_type} does not match its contract: {exc}") from None
 
 
-async def _activa(conn: AsyncConnection, familia_id: str) -> bool:
-    fila = (
-        await conn.execute(
-            text("SELECT activa FROM familias WHERE familia_id = :f"), {"f": familia_id}
+def _con(d: Demanda, envelope: Envelope) -> Demanda | None:
+    """Fold one demand event into the family's demand (None: it changes nothing)."""
+    if envelope.event_type == "LogrosEvaluados":
+        ev = _leer(_Evaluados, envelope)
+        # the validated payload itself (a model_dump of 45 evaluations costs more than the rest)
+        tablero = Tablero.de_evaluaciones(
+            ev.familia_id, ev.municipio, ev.fecha, envelope.data["evaluaciones"]
         )
-    ).first()
-    return fila is None or bool(fila.activa)
+        return con_tablero(d, tablero, envelope.time)
+    logro = _leer(_Logro, envelope)
+    if envelope.event_type == "LogroAlcanzado":
+        return con_alcanzado(d, logro.logro, logro.fecha)
+    return con_perdido(d, logro.logro, logro.municipio, logro.fecha)
 
 
-async def _nueva_demanda(
+async def _guardar(
     conn: AsyncConnection,
-    familia_id: str,
-    anteriores: dict[str, FilaDemanda],
-    nuevas: dict[str, FilaDemanda],
-    envelope: Envelope,
+    antes: Mapping[str, Demanda],
+    despues: Mapping[str, Demanda],
+    causas: Mapping[tuple[str, str], str],
+    actor: str,
 ) -> None:
-    await proyecciones.reemplazar_demanda(conn, familia_id, nuevas)
-    await balance.ajustar(
-        conn,
-        demanda=deltas(anteriores.values(), nuevas.values()),
-        actor=ACOMPANAMIENTO if envelope.service == "accompaniment" else INSCRIPCION,
-        causation_id=envelope.id,
-    )
+    """The families' new demand and the balance adjusted by its sum, once for all of them."""
+    await proyecciones.guardar_demandas(conn, antes, despues)
+    cambio: Counter[tuple[str, str]] = Counter()
+    for familia_id, d in despues.items():
+        cambio.update(deltas(antes[familia_id].filas.values(), d.filas.values()))
+    await balance.ajustar(conn, demanda=dict(cambio), actor=actor, causation_id=causas)
 
 
 # --- accompaniment ------------------------------------------------------------------------------
 
 
-@subscriptions.on("accompaniment", "LogrosEvaluados")
-async def tablero(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_Evaluados, envelope)
-    if not await _activa(conn, ev.familia_id):
-        log.info("board of a family that left JUNTOS ignored", familia_id=ev.familia_id)
-        return
-    guardado = await proyecciones.tablero(conn, ev.familia_id)
-    if es_mas_antiguo(
-        (ev.fecha, envelope.time), (guardado.fecha, guardado.recibido) if guardado else None
-    ):
-        log.info("older board ignored", familia_id=ev.familia_id, event_id=envelope.id)
-        return
-    anteriores = await proyecciones.demanda_de(conn, ev.familia_id)
-    nuevas = reemplazar(
-        anteriores,
-        Tablero.de_evaluaciones(
-            ev.familia_id, ev.municipio, ev.fecha, [e.model_dump() for e in ev.evaluaciones]
-        ),
-        await proyecciones.alcanzados_de(conn, ev.familia_id),
-    )
-    await proyecciones.guardar_tablero(conn, ev.familia_id, ev.municipio, ev.fecha, envelope.time)
-    await _nueva_demanda(conn, ev.familia_id, anteriores, nuevas, envelope)
-
-
-@subscriptions.on("accompaniment", "LogroAlcanzado")
-async def alcanzado(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_Logro, envelope)
-    guardado = await proyecciones.tablero(conn, ev.familia_id)
-    if guardado is not None and guardado.fecha > ev.fecha:
-        return  # a newer board already says where this LB stands
-    await proyecciones.marcar_alcanzado(conn, ev.familia_id, ev.logro, ev.fecha)
-    anteriores = await proyecciones.demanda_de(conn, ev.familia_id)
-    if ev.logro in anteriores:
-        nuevas = {k: v for k, v in anteriores.items() if k != ev.logro}
-        await _nueva_demanda(conn, ev.familia_id, anteriores, nuevas, envelope)
-
-
-@subscriptions.on("accompaniment", "LogroPerdido")
-async def perdido(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_Logro, envelope)
-    guardado = await proyecciones.tablero(conn, ev.familia_id)
-    alcanzado_en = (await proyecciones.alcanzados_de(conn, ev.familia_id)).get(ev.logro)
-    if (
-        not await _activa(conn, ev.familia_id)
-        or (guardado is not None and guardado.fecha > ev.fecha)
-        or (alcanzado_en is not None and alcanzado_en > ev.fecha)
-    ):
-        return
-    await proyecciones.desmarcar_alcanzado(conn, ev.familia_id, ev.logro, ev.fecha)
-    anteriores = await proyecciones.demanda_de(conn, ev.familia_id)
-    if ev.logro not in anteriores:
-        fila = FilaDemanda(ev.logro, ev.municipio, (), ev.fecha)
-        await _nueva_demanda(
-            conn, ev.familia_id, anteriores, {**anteriores, ev.logro: fila}, envelope
-        )
+@subscriptions.on_batch("accompaniment", "LogrosEvaluados", "LogroAlcanzado", "LogroPerdido")
+async def demanda(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of boards, reaches and losses: the families' demand read once, folded in event
+    order in memory, written once, and the balance adjusted once with the summed changes.
+    A crossing (DemandaInsatisfecha) is judged on the run's net change and names as cause the
+    first event of the run that moved that (municipio, LB)."""
+    familias = [_leer(_DeFamilia, e).familia_id for e in envelopes]
+    antes = await proyecciones.demandas(conn, familias)
+    despues = dict(antes)
+    causas: dict[tuple[str, str], str] = {}
+    for familia_id, envelope in zip(familias, envelopes, strict=True):
+        previa = despues[familia_id]
+        nueva = _con(previa, envelope)
+        if nueva is None:
+            log.info(
+                "event older than the family's board, or family out of JUNTOS, ignored",
+                familia_id=familia_id,
+                event_id=envelope.id,
+                event_type=envelope.event_type,
+            )
+            continue
+        for clave in deltas(previa.filas.values(), nueva.filas.values()):
+            causas.setdefault(clave, envelope.id)
+        despues[familia_id] = nueva
+    await _guardar(conn, antes, despues, causas, ACOMPANAMIENTO)
 
 
 @subscriptions.on("accompaniment", "PlanFamiliarConstruido")
@@ -245,9 +222,10 @@ async def salida(envelope: Envelope, conn: AsyncConnection) -> None:
     ev = _leer(_DeFamilia, envelope)
     fecha = ev.fecha or envelope.time.date()
     await proyecciones.familia(conn, ev.familia_id, activa=False)
-    anteriores = await proyecciones.demanda_de(conn, ev.familia_id)
-    if anteriores:
-        await _nueva_demanda(conn, ev.familia_id, anteriores, {}, envelope)
+    antes = await proyecciones.demandas(conn, [ev.familia_id])
+    despues = {ev.familia_id: replace(antes[ev.familia_id], activa=False, filas={})}
+    causas = dict.fromkeys(deltas(antes[ev.familia_id].filas.values(), ()), envelope.id)
+    await _guardar(conn, antes, despues, causas, INSCRIPCION)
     liberados = await handlers.liberar_de_familia(
         conn, ev.familia_id, fecha, actor=INSCRIPCION, causation_id=envelope.id
     )

@@ -4,14 +4,18 @@ A family's latest board (LogrosEvaluados) replaces the previous one: its POR_ALC
 family's demand in the board's municipality. An LB that stays pending keeps the date it became
 pending (the waiting time the batch assignment counts). A reach (LogroAlcanzado) newer than a
 board wins over it, so replays in any order end in the same demand.
+
+`Demanda` is what offer holds of one family for this; `con_tablero`, `con_alcanzado` and
+`con_perdido` fold one event into it, so the consumer can fold a whole run of a family's events
+in memory and write the result once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from offer.vocabulario import EstadoLogro
 
@@ -82,3 +86,64 @@ def cruce(insatisfecha_antes: bool, demanda: int, cupos: int) -> tuple[bool, boo
     """(unmet now, publish DemandaInsatisfecha): only when demand goes above supply."""
     ahora = demanda > cupos
     return ahora, ahora and not insatisfecha_antes
+
+
+@dataclass(frozen=True)
+class Cabecera:
+    """The stored board's header: which board the demand comes from."""
+
+    municipio: str
+    fecha: date
+    recibido: datetime
+
+
+@dataclass(frozen=True)
+class Demanda:
+    """What offer holds of one family's demand (rows `demanda`, `tableros`, `alcanzados`)."""
+
+    activa: bool = True
+    tablero: Cabecera | None = None
+    filas: Mapping[str, FilaDemanda] = field(default_factory=dict)
+    alcanzados: Mapping[str, date] = field(default_factory=dict)
+    """LB reached after a board (LogroAlcanzado), with the date."""
+
+
+def con_tablero(d: Demanda, tablero: Tablero, recibido: datetime) -> Demanda | None:
+    """The family's demand after a board; None when it changes nothing (the family left the
+    program, or the board is older than the stored one)."""
+    if not d.activa:
+        return None
+    guardado = (d.tablero.fecha, d.tablero.recibido) if d.tablero else None
+    if es_mas_antiguo((tablero.fecha, recibido), guardado):
+        return None
+    return replace(
+        d,
+        tablero=Cabecera(tablero.municipio, tablero.fecha, recibido),
+        filas=reemplazar(d.filas, tablero, d.alcanzados),
+    )
+
+
+def con_alcanzado(d: Demanda, logro: str, fecha: date) -> Demanda | None:
+    """A reach removes the LB from demand, unless a newer board already says where it stands."""
+    if d.tablero is not None and d.tablero.fecha > fecha:
+        return None
+    previo = d.alcanzados.get(logro)
+    return replace(
+        d,
+        alcanzados={**d.alcanzados, logro: max(fecha, previo) if previo else fecha},
+        filas={k: v for k, v in d.filas.items() if k != logro},
+    )
+
+
+def con_perdido(d: Demanda, logro: str, municipio: str, fecha: date) -> Demanda | None:
+    """A lost LB is demand again, unless a newer board or reach says otherwise."""
+    alcanzado_en = d.alcanzados.get(logro)
+    if (
+        not d.activa
+        or (d.tablero is not None and d.tablero.fecha > fecha)
+        or (alcanzado_en is not None and alcanzado_en > fecha)
+    ):
+        return None
+    filas = dict(d.filas)
+    filas.setdefault(logro, FilaDemanda(logro, municipio, (), fecha))
+    return replace(d, alcanzados={k: v for k, v in d.alcanzados.items() if k != logro}, filas=filas)

@@ -7,8 +7,8 @@ knows from others: pseudonymous ids and the attributes eligibility needs, nothin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from juntos_events.events import DomainEvent
@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from offer.demanda import FilaDemanda
+from offer.demanda import Cabecera, Demanda, FilaDemanda
 from offer.domain import Cupos, Programa, dimensiones_de
 from offer.events import CupoAsignado, CupoLiberado
 
@@ -214,59 +214,95 @@ async def retirar_integrante(conn: AsyncConnection, familia_id: str, integrante_
 # --- boards, demand and plans from accompaniment ------------------------------------------------
 
 
-async def tablero(conn: AsyncConnection, familia_id: str) -> Any:
-    """The stored board's header, locked: a family's boards are applied one at a time."""
-    return (
-        await conn.execute(
-            text(
-                "SELECT municipio, fecha, recibido FROM tableros WHERE familia_id = :f FOR UPDATE"
-            ),
-            {"f": familia_id},
+async def demandas(conn: AsyncConnection, familias: Iterable[str]) -> dict[str, Demanda]:
+    """What offer holds of these families' demand, four statements whatever their number; their
+    board rows are locked (in id order, so two writers cannot deadlock): a family's boards are
+    applied one transaction at a time."""
+    ids = sorted(set(familias))
+    inactivas = {
+        r.familia_id
+        for r in await conn.execute(
+            text("SELECT familia_id FROM familias WHERE familia_id = ANY(:f) AND NOT activa"),
+            {"f": ids},
         )
-    ).first()
-
-
-async def guardar_tablero(
-    conn: AsyncConnection, familia_id: str, municipio: str, fecha: date, recibido: datetime
-) -> None:
-    await conn.execute(
+    }
+    tableros = {
+        r.familia_id: Cabecera(r.municipio, r.fecha, r.recibido)
+        for r in await conn.execute(
+            text(
+                "SELECT familia_id, municipio, fecha, recibido FROM tableros"
+                " WHERE familia_id = ANY(:f) ORDER BY familia_id FOR UPDATE"
+            ),
+            {"f": ids},
+        )
+    }
+    filas: dict[str, dict[str, FilaDemanda]] = {}
+    for r in await conn.execute(
         text(
-            """
-            INSERT INTO tableros (familia_id, municipio, fecha, recibido)
-            VALUES (:f, :m, :d, :r)
-            ON CONFLICT (familia_id) DO UPDATE SET
-                municipio = excluded.municipio, fecha = excluded.fecha, recibido = excluded.recibido
-            """
+            "SELECT familia_id, logro, municipio, integrantes, desde FROM demanda"
+            " WHERE familia_id = ANY(:f)"
         ),
-        {"f": familia_id, "m": municipio, "d": fecha, "r": recibido},
-    )
-
-
-async def demanda_de(conn: AsyncConnection, familia_id: str) -> dict[str, FilaDemanda]:
-    filas = await conn.execute(
-        text("SELECT logro, municipio, integrantes, desde FROM demanda WHERE familia_id = :f"),
-        {"f": familia_id},
-    )
+        {"f": ids},
+    ):
+        filas.setdefault(r.familia_id, {})[r.logro] = FilaDemanda(
+            r.logro, r.municipio, tuple(r.integrantes), r.desde
+        )
+    alcanzados: dict[str, dict[str, date]] = {}
+    for r in await conn.execute(
+        text("SELECT familia_id, logro, fecha FROM alcanzados WHERE familia_id = ANY(:f)"),
+        {"f": ids},
+    ):
+        alcanzados.setdefault(r.familia_id, {})[r.logro] = r.fecha
     return {
-        r.logro: FilaDemanda(r.logro, r.municipio, tuple(r.integrantes), r.desde) for r in filas
+        f: Demanda(
+            activa=f not in inactivas,
+            tablero=tableros.get(f),
+            filas=filas.get(f, {}),
+            alcanzados=alcanzados.get(f, {}),
+        )
+        for f in ids
     }
 
 
-async def alcanzados_de(conn: AsyncConnection, familia_id: str) -> dict[str, date]:
-    filas = await conn.execute(
-        text("SELECT logro, fecha FROM alcanzados WHERE familia_id = :f"), {"f": familia_id}
-    )
-    return {r.logro: r.fecha for r in filas}
+_BORRAR_PARES = (
+    "DELETE FROM {tabla} t USING unnest(CAST(:f AS text[]), CAST(:l AS text[])) AS k(f, l)"
+    " WHERE t.familia_id = k.f AND t.logro = k.l"
+)
 
 
-async def reemplazar_demanda(
-    conn: AsyncConnection, familia_id: str, nuevas: Mapping[str, FilaDemanda]
+async def guardar_demandas(
+    conn: AsyncConnection, antes: Mapping[str, Demanda], despues: Mapping[str, Demanda]
 ) -> None:
-    await conn.execute(
-        text("DELETE FROM demanda WHERE familia_id = :f AND NOT (logro = ANY(:lbs))"),
-        {"f": familia_id, "lbs": list(nuevas)},
-    )
-    if nuevas:
+    """Write what changed from `antes` to `despues`: at most six statements for any number of
+    families (the rows that stay as they were are not touched)."""
+    borrar_filas: list[tuple[str, str]] = []
+    filas: list[dict[str, Any]] = []
+    tableros: list[tuple[str, Cabecera]] = []
+    borrar_alcanzados: list[tuple[str, str]] = []
+    alcanzados: list[tuple[str, str, date]] = []
+    for f, d in despues.items():
+        a = antes[f]
+        borrar_filas += [(f, lb) for lb in a.filas if lb not in d.filas]
+        filas += [
+            {
+                "f": f,
+                "logro": fila.logro,
+                "municipio": fila.municipio,
+                "integrantes": list(fila.integrantes),
+                "desde": fila.desde,
+            }
+            for lb, fila in d.filas.items()
+            if a.filas.get(lb) != fila
+        ]
+        if d.tablero is not None and d.tablero != a.tablero:
+            tableros.append((f, d.tablero))
+        borrar_alcanzados += [(f, lb) for lb in a.alcanzados if lb not in d.alcanzados]
+        alcanzados += [
+            (f, lb, fecha) for lb, fecha in d.alcanzados.items() if a.alcanzados.get(lb) != fecha
+        ]
+    if borrar_filas:
+        await conn.execute(text(_BORRAR_PARES.format(tabla="demanda")), _pares(borrar_filas))
+    if filas:
         await conn.execute(
             text(
                 """
@@ -277,39 +313,49 @@ async def reemplazar_demanda(
                     desde = excluded.desde
                 """
             ),
-            [
-                {
-                    "f": familia_id,
-                    "logro": f.logro,
-                    "municipio": f.municipio,
-                    "integrantes": list(f.integrantes),
-                    "desde": f.desde,
-                }
-                for f in nuevas.values()
-            ],
+            filas,
+        )
+    if tableros:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO tableros (familia_id, municipio, fecha, recibido)
+                SELECT * FROM unnest(CAST(:f AS text[]), CAST(:m AS text[]),
+                                     CAST(:d AS date[]), CAST(:r AS timestamptz[]))
+                ON CONFLICT (familia_id) DO UPDATE SET municipio = excluded.municipio,
+                    fecha = excluded.fecha, recibido = excluded.recibido
+                """
+            ),
+            {
+                "f": [f for f, _ in tableros],
+                "m": [t.municipio for _, t in tableros],
+                "d": [t.fecha for _, t in tableros],
+                "r": [t.recibido for _, t in tableros],
+            },
+        )
+    if borrar_alcanzados:
+        await conn.execute(
+            text(_BORRAR_PARES.format(tabla="alcanzados")), _pares(borrar_alcanzados)
+        )
+    if alcanzados:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO alcanzados (familia_id, logro, fecha)
+                SELECT * FROM unnest(CAST(:f AS text[]), CAST(:l AS text[]), CAST(:d AS date[]))
+                ON CONFLICT (familia_id, logro) DO UPDATE SET fecha = excluded.fecha
+                """
+            ),
+            {
+                "f": [a[0] for a in alcanzados],
+                "l": [a[1] for a in alcanzados],
+                "d": [a[2] for a in alcanzados],
+            },
         )
 
 
-async def marcar_alcanzado(conn: AsyncConnection, familia_id: str, logro: str, fecha: date) -> None:
-    await conn.execute(
-        text(
-            """
-            INSERT INTO alcanzados (familia_id, logro, fecha) VALUES (:f, :l, :d)
-            ON CONFLICT (familia_id, logro) DO UPDATE SET
-                fecha = greatest(alcanzados.fecha, excluded.fecha)
-            """
-        ),
-        {"f": familia_id, "l": logro, "d": fecha},
-    )
-
-
-async def desmarcar_alcanzado(
-    conn: AsyncConnection, familia_id: str, logro: str, fecha: date
-) -> None:
-    await conn.execute(
-        text("DELETE FROM alcanzados WHERE familia_id = :f AND logro = :l AND fecha <= :d"),
-        {"f": familia_id, "l": logro, "d": fecha},
-    )
+def _pares(pares: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    return {"f": [f for f, _ in pares], "l": [lb for _, lb in pares]}
 
 
 async def plan(

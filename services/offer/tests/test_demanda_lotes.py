@@ -1,0 +1,199 @@
+"""Demand events applied as a run (one call of the batch handler) give exactly what they give
+one at a time, with a number of statements that does not grow with the run."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from juntos_events.envelope import Envelope
+from offer.consumers import demanda
+from sqlalchemy import event, text
+
+from .conftest import familia, miembro, publicar
+
+LB = [f"LB{i}" for i in range(1, 46)]
+T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _envelope(tipo: str, datos: dict[str, Any], cuando: datetime) -> Envelope:
+    return Envelope(
+        id=str(uuid.uuid4()),
+        service="accompaniment",
+        event_type=tipo,
+        schema_version=1,
+        subject=str(datos["familia_id"]),
+        time=cuando,
+        data=datos,
+    )
+
+
+def _tablero(f, fecha: date, pendientes: dict[str, list[str]], cuando: datetime) -> Envelope:
+    evaluaciones = [
+        {
+            "logro": lb,
+            "estado": "POR_ALCANZAR" if lb in pendientes else "ALCANZADO",
+            "integrantes": pendientes.get(lb, []),
+        }
+        for lb in LB
+    ]
+    datos = {
+        "familia_id": f.familia_id,
+        "municipio": f.municipio,
+        "fecha": fecha.isoformat(),
+        "desplazada": False,
+        "evaluaciones": evaluaciones,
+    }
+    return _envelope("LogrosEvaluados", datos, cuando)
+
+
+def _logro(tipo: str, f, lb: str, fecha: date, cuando: datetime) -> Envelope:
+    datos = {
+        "familia_id": f.familia_id,
+        "municipio": f.municipio,
+        "logro": lb,
+        "fecha": fecha.isoformat(),
+        "evidencia": {"tipo": "VISITA", "referencia": "x"},
+    }
+    return _envelope(tipo, datos, cuando)
+
+
+def _flujo(familias: list, rng: random.Random) -> list[Envelope]:
+    """Boards, reaches and losses of many families, interleaved, with every case the rules
+    distinguish: a newer board replacing one, a reach and a loss after a board, a reach older
+    than a newer board, an older board after a newer one, a board of a family that left, an LB
+    pending again after a reach, same-date boards ordered by event time."""
+    flujo: list[Envelope] = []
+    cuando = T0
+    for ronda in range(3):
+        for f in familias:
+            cuando += timedelta(seconds=1)
+            fecha = date(2026, 3 + 2 * ronda, 1)
+            pendientes = {
+                lb: [f.id_de(rng.randrange(len(f.integrantes)))] if rng.random() < 0.3 else []
+                for lb in rng.sample(LB, rng.randint(5, 15))
+            }
+            flujo.append(_tablero(f, fecha, pendientes, cuando))
+            pendiente = next(iter(pendientes))
+            suerte = rng.random()
+            if suerte < 0.3:
+                flujo.append(_logro("LogroAlcanzado", f, pendiente, fecha + timedelta(10), cuando))
+            elif suerte < 0.45:
+                flujo.append(_logro("LogroAlcanzado", f, pendiente, fecha - timedelta(10), cuando))
+            elif suerte < 0.6:
+                otro = next(lb for lb in LB if lb not in pendientes)
+                flujo.append(_logro("LogroPerdido", f, otro, fecha + timedelta(5), cuando))
+            elif suerte < 0.7:  # an older board, sent late
+                viejo = _tablero(f, fecha - timedelta(40), {"LB1": []}, cuando)
+                flujo.append(viejo)
+            elif suerte < 0.8:  # same date, earlier event time: older, ignored
+                flujo.append(_tablero(f, fecha, {"LB2": []}, cuando - timedelta(hours=1)))
+    return flujo
+
+
+async def _fotografia(app: FastAPI) -> dict[str, list]:
+    async with app.state.offer.engine.connect() as conn:
+        return {
+            tabla: [tuple(r) for r in await conn.execute(text(sql))]
+            for tabla, sql in {
+                "demanda": "SELECT familia_id, logro, municipio, integrantes, desde FROM demanda"
+                " ORDER BY 1, 2",
+                "tableros": "SELECT * FROM tableros ORDER BY 1",
+                "alcanzados": "SELECT * FROM alcanzados ORDER BY 1, 2",
+                "balance": "SELECT municipio, logro, demanda, cupos, insatisfecha FROM balance"
+                " WHERE demanda > 0 OR insatisfecha ORDER BY 1, 2",
+            }.items()
+        }
+
+
+async def _borrar(app: FastAPI) -> None:
+    async with app.state.offer.engine.begin() as conn:
+        await conn.execute(text("TRUNCATE demanda, tableros, alcanzados, balance"))
+
+
+async def _aplicar(app: FastAPI, envelopes: list[Envelope]) -> None:
+    async with app.state.offer.engine.begin() as conn:
+        await demanda(envelopes, conn)
+
+
+async def _familias(app: FastAPI, n: int, municipios: tuple[str, ...] = ("05001", "05002")):
+    return [
+        await familia(
+            app,
+            miembro("1980-01-01", parentesco="JEFE"),
+            miembro("2022-06-01"),
+            municipio=municipios[i % len(municipios)],
+        )
+        for i in range(n)
+    ]
+
+
+async def test_a_run_gives_what_its_events_give_one_at_a_time(client, app) -> None:
+    familias = await _familias(app, 12)
+    salio = familias[-1]
+    await publicar(
+        app,
+        "enrollment",
+        "FamiliaRetirada",
+        {"familia_id": salio.familia_id, "motivo": "VOLUNTARIO", "fecha": "2026-01-01"},
+    )
+    flujo = _flujo(familias, random.Random(7))
+    assert len(flujo) > 40
+
+    for envelope in flujo:
+        await _aplicar(app, [envelope])
+    uno_a_uno = await _fotografia(app)
+    await _borrar(app)
+    for i in range(0, len(flujo), 17):  # runs that cut families' events apart, and one long
+        await _aplicar(app, flujo[i : i + 17])
+    en_tramos = await _fotografia(app)
+    await _borrar(app)
+    await _aplicar(app, flujo)
+    de_una_vez = await _fotografia(app)
+
+    assert uno_a_uno["demanda"] and uno_a_uno["alcanzados"] and uno_a_uno["balance"]
+    assert salio.familia_id not in {fila[0] for fila in uno_a_uno["tableros"]}
+    assert en_tramos == uno_a_uno
+    assert de_una_vez == uno_a_uno
+
+
+def _sentencias(app: FastAPI) -> list[str]:
+    enviadas: list[str] = []
+
+    @event.listens_for(app.state.offer.engine.sync_engine, "before_cursor_execute")
+    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
+        enviadas.append(statement)
+
+    return enviadas
+
+
+async def test_a_run_costs_the_same_statements_for_few_or_many_families(client, app) -> None:
+    # the two groups in different municipalities: each makes the same unmet-demand crossings
+    familias = await _familias(app, 4) + await _familias(app, 36, ("08001", "08002"))
+    cuando = T0
+
+    def tableros(fs: list, fecha: date) -> list[Envelope]:
+        return [
+            _tablero(f, fecha, {"LB1": [], "LB8": [f.id_de(1)], "LB21": []}, cuando) for f in fs
+        ]
+
+    # the first boards of the families (the demand rows are new), then a second round
+    # (rows replaced and dropped): both the same for 4 families as for 36
+    enviadas = _sentencias(app)
+    cuenta = []
+    for fs in (familias[:4], familias[4:]):
+        for fecha, lb in ((date(2026, 3, 1), None), (date(2026, 5, 1), "LB21")):
+            antes = len(enviadas)
+            run = tableros(fs, fecha)
+            if lb:
+                run += [_logro("LogroAlcanzado", f, lb, fecha, cuando) for f in fs]
+            await _aplicar(app, run)
+            cuenta.append(len(enviadas) - antes)
+    pocas, muchas = cuenta[:2], cuenta[2:]
+    assert pocas == muchas, (pocas, muchas)
+    async with app.state.offer.engine.connect() as conn:
+        filas = await conn.scalar(text("SELECT count(*) FROM demanda"))
+    assert filas == 40 * 2  # LB1 and LB8 still pending, LB21 reached
