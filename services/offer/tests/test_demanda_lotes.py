@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
-from offer.consumers import demanda
+from offer.consumers import demanda, planes
 from sqlalchemy import event, text
 
 from .conftest import familia, miembro, publicar
@@ -197,3 +197,58 @@ async def test_a_run_costs_the_same_statements_for_few_or_many_families(client, 
     async with app.state.offer.engine.connect() as conn:
         filas = await conn.scalar(text("SELECT count(*) FROM demanda"))
     assert filas == 40 * 2  # LB1 and LB8 still pending, LB21 reached
+
+
+def _plan(f, version: int, prioridades: list[str]) -> Envelope:
+    datos = {
+        "familia_id": f.familia_id,
+        "municipio": f.municipio,
+        "version": version,
+        "fecha": "2026-04-01",
+        "prioridades": [
+            {"logro": lb, "orden": i, "fecha_meta": "2026-12-31", "acciones": 1}
+            for i, lb in enumerate(prioridades, start=1)
+        ],
+    }
+    return _envelope("PlanFamiliarConstruido", datos, T0)
+
+
+async def test_a_run_of_plans_keeps_each_familys_newest_as_one_at_a_time(client, app) -> None:
+    a, b, c = await _familias(app, 3)
+    flujo = [
+        _plan(a, 1, ["LB1", "LB2"]),
+        _plan(b, 2, ["LB5"]),
+        _plan(a, 3, ["LB8", "LB1", "LB8"]),  # a repeated LB keeps its first order
+        _plan(b, 1, ["LB9"]),  # older than the one before it in the run: ignored
+        _plan(a, 2, ["LB3"]),  # older: ignored
+        _plan(c, 1, []),  # a plan with no priorities
+        _plan(a, 3, ["LB4"]),  # the same version again: ignored
+    ]
+
+    async def fotografia() -> tuple[list, list]:
+        async with app.state.offer.engine.begin() as conn:
+            planes_ = [
+                tuple(r) for r in await conn.execute(text("SELECT * FROM planes ORDER BY 1"))
+            ]
+            prioridades = [
+                tuple(r)
+                for r in await conn.execute(text("SELECT * FROM prioridades ORDER BY 1, 2"))
+            ]
+            await conn.execute(text("TRUNCATE planes, prioridades"))
+        return planes_, prioridades
+
+    for envelope in flujo:
+        async with app.state.offer.engine.begin() as conn:
+            await planes([envelope], conn)
+    uno_a_uno = await fotografia()
+    async with app.state.offer.engine.begin() as conn:
+        await planes(flujo, conn)
+    assert await fotografia() == uno_a_uno
+    planes_, prioridades = uno_a_uno
+    assert [(f, v) for f, v, _ in planes_] == sorted(
+        [(a.familia_id, 3), (b.familia_id, 2), (c.familia_id, 1)]
+    )
+    assert sorted((f, lb, o) for f, lb, o in prioridades if f == a.familia_id) == [
+        (a.familia_id, "LB1", 2),
+        (a.familia_id, "LB8", 1),
+    ]

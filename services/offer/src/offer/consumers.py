@@ -174,14 +174,26 @@ async def demanda(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     await _guardar(conn, antes, despues, causas, ACOMPANAMIENTO)
 
 
-@subscriptions.on("accompaniment", "PlanFamiliarConstruido")
-async def plan(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_Plan, envelope)
-    prioridades: dict[str, int] = {}
-    for p in ev.prioridades:
-        prioridades[p.logro] = min(p.orden, prioridades.get(p.logro, p.orden))
-    if not await proyecciones.plan(conn, ev.familia_id, ev.version, ev.fecha, prioridades):
-        log.info("older plan ignored", familia_id=ev.familia_id, version=ev.version)
+@subscriptions.on_batch("accompaniment", "PlanFamiliarConstruido")
+async def planes(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of plans: each family's newest version wins (an older one, stored or earlier in
+    the run, is ignored), written once for the run."""
+    leidos = [_leer(_Plan, e) for e in envelopes]
+    vigentes: dict[str, int] = await proyecciones.versiones_de_plan(
+        conn, (ev.familia_id for ev in leidos)
+    )
+    nuevos: dict[str, proyecciones.Plan] = {}
+    for ev in leidos:
+        vigente = vigentes.get(ev.familia_id)
+        if vigente is not None and ev.version <= vigente:
+            log.info("older plan ignored", familia_id=ev.familia_id, version=ev.version)
+            continue
+        prioridades: dict[str, int] = {}
+        for p in ev.prioridades:
+            prioridades[p.logro] = min(p.orden, prioridades.get(p.logro, p.orden))
+        vigentes[ev.familia_id] = ev.version
+        nuevos[ev.familia_id] = proyecciones.Plan(ev.version, ev.fecha, prioridades)
+    await proyecciones.planes(conn, nuevos)
 
 
 # --- enrollment ---------------------------------------------------------------------------------

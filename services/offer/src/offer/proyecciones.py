@@ -8,6 +8,7 @@ knows from others: pseudonymous ids and the attributes eligibility needs, nothin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -358,33 +359,51 @@ def _pares(pares: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return {"f": [f for f, _ in pares], "l": [lb for _, lb in pares]}
 
 
-async def plan(
-    conn: AsyncConnection,
-    familia_id: str,
-    version: int,
-    fecha: date,
-    prioridades: Mapping[str, int],
-) -> bool:
-    """Store the plan if it is newer than the stored one; False when it was older (ignored)."""
-    guardada = (
-        await conn.execute(
-            text("SELECT version FROM planes WHERE familia_id = :f FOR UPDATE"), {"f": familia_id}
-        )
-    ).scalar_one_or_none()
-    if guardada is not None and guardada >= version:
-        return False
+@dataclass(frozen=True)
+class Plan:
+    version: int
+    fecha: date
+    prioridades: Mapping[str, int]
+    """LB -> its order in the plan."""
+
+
+async def versiones_de_plan(conn: AsyncConnection, familias: Iterable[str]) -> dict[str, int]:
+    """The stored plans' versions, locked in id order: a family's plans go one at a time."""
+    filas = await conn.execute(
+        text(
+            "SELECT familia_id, version FROM planes WHERE familia_id = ANY(:f)"
+            " ORDER BY familia_id FOR UPDATE"
+        ),
+        {"f": sorted(set(familias))},
+    )
+    return {r.familia_id: r.version for r in filas}
+
+
+async def planes(conn: AsyncConnection, nuevos: Mapping[str, Plan]) -> None:
+    """Replace these families' plans and priorities: three statements for any number."""
+    if not nuevos:
+        return
+    ids = list(nuevos)
     await conn.execute(
         text(
-            "INSERT INTO planes (familia_id, version, fecha) VALUES (:f, :v, :d)"
+            "INSERT INTO planes (familia_id, version, fecha)"
+            " SELECT * FROM unnest(CAST(:f AS text[]), CAST(:v AS int[]), CAST(:d AS date[]))"
             " ON CONFLICT (familia_id) DO UPDATE SET version = excluded.version,"
             " fecha = excluded.fecha"
         ),
-        {"f": familia_id, "v": version, "d": fecha},
+        {
+            "f": ids,
+            "v": [p.version for p in nuevos.values()],
+            "d": [p.fecha for p in nuevos.values()],
+        },
     )
-    await conn.execute(text("DELETE FROM prioridades WHERE familia_id = :f"), {"f": familia_id})
-    if prioridades:
+    await conn.execute(text("DELETE FROM prioridades WHERE familia_id = ANY(:f)"), {"f": ids})
+    filas = [(f, lb, o) for f, p in nuevos.items() for lb, o in p.prioridades.items()]
+    if filas:
         await conn.execute(
-            text("INSERT INTO prioridades (familia_id, logro, orden) VALUES (:f, :l, :o)"),
-            [{"f": familia_id, "l": lb, "o": o} for lb, o in prioridades.items()],
+            text(
+                "INSERT INTO prioridades (familia_id, logro, orden) SELECT * FROM"
+                " unnest(CAST(:f AS text[]), CAST(:l AS text[]), CAST(:o AS int[]))"
+            ),
+            {"f": [x[0] for x in filas], "l": [x[1] for x in filas], "o": [x[2] for x in filas]},
         )
-    return True
