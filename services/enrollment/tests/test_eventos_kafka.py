@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -41,20 +42,32 @@ async def backbone_app(database_url: str, kafka_bootstrap: str) -> AsyncIterator
     yield app
 
 
-async def _messages(bootstrap: str, topic: str, stop: int) -> list:
+@contextlib.asynccontextmanager
+async def _desde_ahora(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A reader of what reaches `topic` from now on: other tests of the session may have left
+    events there before."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="latest", group_id=None
     )
     await consumer.start()
-    seen: list = []
     try:
         async with asyncio.timeout(30):
-            while len(seen) < stop:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    seen += records
+            while not consumer.assignment():
+                await asyncio.sleep(0.05)
+            for tp in consumer.assignment():
+                await consumer.position(tp)  # the end offset, fixed before anything is sent
+        yield consumer
     finally:
         await consumer.stop()
+
+
+async def _messages(consumer: AIOKafkaConsumer, stop: int) -> list:
+    seen: list = []
+    async with asyncio.timeout(30):
+        while len(seen) < stop:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                seen += records
     return seen
 
 
@@ -62,11 +75,14 @@ async def test_events_on_kafka_carry_no_names_or_documents(
     backbone_app: FastAPI, kafka_bootstrap: str
 ) -> None:
     assert "Ramírez" in PERSONAL and "2002001" in PERSONAL
-    async with service_client(backbone_app) as client:
+    async with (
+        _desde_ahora(kafka_bootstrap, "juntos.enrollment.events") as lector,
+        service_client(backbone_app) as client,
+    ):
         await importar_muestra(client, backbone_app, "SISBEN")
         await importar_muestra(client, backbone_app, "RUPD")
         # 5 FamiliaPreseleccionada, 1 FamiliaMarcadaDesplazada, 1 IntegranteRegistrado
-        records = await _messages(kafka_bootstrap, "juntos.enrollment.events", 7)
+        records = await _messages(lector, 7)
     types = [dict(r.headers)["ce_type"].decode().rsplit(".", 1)[1] for r in records]
     assert types.count("FamiliaPreseleccionada") == 5
     assert "DatosPersonalesRegistrados" not in types
