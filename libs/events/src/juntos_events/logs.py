@@ -13,6 +13,8 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
 
 def _add_trace_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     context = trace.get_current_span().get_span_context()
@@ -51,6 +53,12 @@ def setup_logging(service_name: str, level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_no)
+    # uvicorn configures its loggers before it calls the app factory, with their own text
+    # handlers and no propagation: hand them to the JSON handler (access lines included)
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
     structlog.contextvars.bind_contextvars(service=service_name)
 
 
