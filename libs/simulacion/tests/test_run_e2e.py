@@ -46,6 +46,13 @@ def test_a_small_population_goes_through_the_whole_pipeline(tmp_path: Path) -> N
         assert etapa["p99_ms"] is not None and etapa["errores"] == [], nombre
     assert etapas["linea_base"]["items"] == 30 and etapas["plan"]["items"] == 30
     assert etapas["graduaciones"]["eventos"] > 0
+    # which consumer each stage waited for: every group's lag at the stage's end, and how long
+    # until it was last seen behind (reporting reads every topic, so it had something to do)
+    grupos = set(etapas["linea_base"]["rezago_por_grupo"])
+    assert {"reporting", "offer", "territorial"} <= grupos
+    for nombre, etapa in etapas.items():
+        assert set(etapa["espera_por_grupo_s"]) == grupos, nombre
+        assert max(etapa["espera_por_grupo_s"].values()) <= etapa["espera_consumidores_s"]
     assert set(informe["rss_pico_mib"]) >= {"enrollment", "reporting", "kafka", "postgres"}
     assert all(informe["disco_bases_bytes"][s] > 0 for s in ("enrollment", "reporting"))
     assert informe["disco_topicos_bytes"]["juntos.enrollment.events"] > 0

@@ -18,7 +18,7 @@ from juntos_simulacion.etapas import ETAPAS, Contexto
 from juntos_simulacion.invariantes import Invariante, comprobar
 from juntos_simulacion.medidas import Medida
 from juntos_simulacion.pila import Pila
-from juntos_simulacion.rezago import esperar_al_dia, eventos_agregados, medir
+from juntos_simulacion.rezago import Espera, esperar_al_dia, eventos_agregados, medir
 
 INFORME = "informe-run.json"
 
@@ -42,7 +42,7 @@ async def ejecutar(
     cliente = Cliente(op.concurrencia)
     ctx = Contexto(pila, cliente, dir_, manifiesto, op.concurrencia, op.semilla, op.a_graduar)
     medidas: list[Medida] = []
-    esperas: dict[str, float] = {}
+    esperas: dict[str, Espera] = {}
     inicio = time.monotonic()
     metricas = httpx.AsyncClient(timeout=30)
     try:
@@ -56,7 +56,8 @@ async def ejecutar(
             cliente.medida = None
             rezago = await medir(metricas, pila)
             m.rezago, m.backlog = rezago.total_consumidores, rezago.total_outbox
-            _, esperas[nombre] = await esperar_al_dia(metricas, pila, segundos=op.espera)
+            m.rezago_grupos = rezago.consumidores
+            esperas[nombre] = await esperar_al_dia(metricas, pila, segundos=op.espera)
             m.eventos = await eventos_agregados(metricas, pila.urls()) - antes
             medidas.append(m)
             al_terminar_etapa(m)
@@ -84,7 +85,7 @@ def armar_informe(
     manifiesto: dict[str, Any],
     op: Opciones,
     medidas: list[Medida],
-    esperas: dict[str, float],
+    esperas: dict[str, Espera],
     invariantes: list[Invariante],
     etapas_s: float,
     total_s: float,
@@ -93,7 +94,9 @@ def armar_informe(
     etapas = []
     for m in medidas:
         fila = m.resumen()
-        fila["espera_consumidores_s"] = round(esperas.get(m.etapa, 0.0), 3)
+        espera = esperas.get(m.etapa)
+        fila["espera_consumidores_s"] = round(espera.segundos, 3) if espera else 0.0
+        fila["espera_por_grupo_s"] = espera.por_grupo_s if espera else {}
         etapas.append(fila)
     return {
         "formato": 1,

@@ -35,6 +35,8 @@ class Medida:
     respuestas: Counter[str] = field(default_factory=Counter)
     errores: list[str] = field(default_factory=list)
     rezago: int | None = None
+    rezago_grupos: dict[str, int] = field(default_factory=dict)
+    """Each consumer group's lag at the end of the stage."""
     backlog: int | None = None
 
     def anotar(self, segundos: float, estado: int | str) -> None:
@@ -70,6 +72,7 @@ class Medida:
             "respuestas": dict(sorted(self.respuestas.items())),
             "errores": self.errores,
             "rezago_consumidores": self.rezago,
+            "rezago_por_grupo": dict(sorted(self.rezago_grupos.items())),
             "outbox_pendiente": self.backlog,
         }
 

@@ -104,19 +104,31 @@ async def medir(cliente: httpx.AsyncClient, pila: Pila) -> Rezago:
     )
 
 
-async def esperar_al_dia(
-    cliente: httpx.AsyncClient, pila: Pila, *, segundos: float
-) -> tuple[Rezago, float]:
-    """Poll until caught up twice in a row; returns the last reading and the seconds waited.
+@dataclass(frozen=True)
+class Espera:
+    """A wait for the consumers: how long in all, and per group until its lag was last seen
+    above zero (0 for a group that never lagged): which consumer the stage waited for."""
+
+    rezago: Rezago
+    segundos: float
+    por_grupo_s: dict[str, float]
+
+
+async def esperar_al_dia(cliente: httpx.AsyncClient, pila: Pila, *, segundos: float) -> Espera:
+    """Poll until caught up twice in a row.
 
     TimeoutError when the system has not caught up in `segundos`.
     """
     inicio = time.monotonic()
     seguidas = 0
+    por_grupo: dict[str, float] = {}
     async with asyncio.timeout(segundos):
         while True:
             rezago = await medir(cliente, pila)
+            ahora = time.monotonic() - inicio
+            for grupo, atraso in rezago.consumidores.items():
+                por_grupo[grupo] = ahora if atraso else por_grupo.get(grupo, 0.0)
             seguidas = seguidas + 1 if rezago.al_dia else 0
             if seguidas == 2:
-                return rezago, time.monotonic() - inicio
+                return Espera(rezago, ahora, {g: round(t, 1) for g, t in sorted(por_grupo.items())})
             await asyncio.sleep(0.5)
