@@ -185,10 +185,7 @@ async def abrir_casos(url: str, fams: Sequence[Familia]) -> float:
                 async with engine.begin() as conn:
                     for f in lote:
                         for sobre in sobres(f):
-                            handler = subscriptions.handler_for(sobre)
-                            if handler is None:
-                                raise AssertionError(f"no handler for {sobre.event_type}")
-                            await handler(sobre, conn)
+                            await subscriptions.apply_one(sobre, conn)
                 bar.advance(task, len(lote))
     finally:
         await engine.dispose()

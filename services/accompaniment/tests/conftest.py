@@ -59,10 +59,8 @@ async def entregar(
         time=datetime.now(UTC),
         data=data,
     )
-    handler = consumers.subscriptions.handler_for(envelope)
-    assert handler is not None, f"no handler for {service} {event_type}"
     async with app.state.engine.begin() as conn:
-        await handler(envelope, conn)
+        await consumers.subscriptions.apply_one(envelope, conn)
 
 
 def integrante(m: Miembro) -> dict[str, Any]:

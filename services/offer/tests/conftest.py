@@ -112,14 +112,8 @@ async def publicar(
         time=cuando or datetime.now(UTC),
         data=datos,
     )
-    handler = subscriptions.handler_for(envelope)
-    lote = subscriptions.batch_handler_for(envelope)
-    assert handler or lote, f"offer does not consume {servicio} {tipo}"
     async with app.state.offer.engine.begin() as conn:
-        if handler is not None:
-            await handler(envelope, conn)
-        elif lote is not None:
-            await lote([envelope], conn)
+        await subscriptions.apply_one(envelope, conn)
 
 
 def miembro(

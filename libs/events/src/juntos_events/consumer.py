@@ -115,6 +115,18 @@ class Subscriptions:
     def batch_handler_for(self, envelope: Envelope) -> BatchHandler | None:
         return self.batch_handlers.get((envelope.service, envelope.event_type))
 
+    async def apply_one(self, envelope: Envelope, conn: AsyncConnection) -> None:
+        """Apply one event with its handler (a batch handler gets a run of one), as the runner
+        would: for tests and tools that feed a consumer's handlers directly."""
+        handler = self.handler_for(envelope)
+        batch_handler = self.batch_handler_for(envelope)
+        if handler is not None:
+            await handler(envelope, conn)
+        elif batch_handler is not None:
+            await batch_handler([envelope], conn)
+        else:
+            raise LookupError(f"no handler for {envelope.service} {envelope.event_type}")
+
     def wants(self, service: str, event_type: str) -> bool:
         """Whether events of this type can reach a handler; the runner skips the others from
         their headers, before parsing their bodies or writing inbox rows for them."""

@@ -8,6 +8,7 @@ that same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -42,14 +43,16 @@ async def _reevaluar(conn: AsyncConnection, envelope: Envelope, familia_id: str)
     await _caso(conn, envelope, familia_id, lambda m: domain.Reevaluar(hoy=dia, miembros=m))
 
 
-@subscriptions.on(ENROLLMENT, "FamiliaPreseleccionada")
-async def preseleccionada(envelope: Envelope, conn: AsyncConnection) -> None:
-    d = envelope.data
-    await queries.registrar_familia(
-        conn, d["familia_id"], d["municipio"], d["desplazada"], "PRESELECCIONADA"
+@subscriptions.on_batch(ENROLLMENT, "FamiliaPreseleccionada")
+async def preseleccionadas(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of new families (an import's): their rows and their members, two round trips."""
+    datos = [e.data for e in envelopes]
+    await queries.registrar_familias(
+        conn, [(d["familia_id"], d["municipio"], d["desplazada"], "PRESELECCIONADA") for d in datos]
     )
-    for integrante in d["integrantes"]:
-        await queries.guardar_integrante(conn, d["familia_id"], integrante)
+    await queries.guardar_integrantes(
+        conn, [(d["familia_id"], i) for d in datos for i in d["integrantes"]]
+    )
 
 
 @subscriptions.on(ENROLLMENT, "FamiliaMarcadaDesplazada")
@@ -106,10 +109,11 @@ async def integrante_retirado(envelope: Envelope, conn: AsyncConnection) -> None
     await _reevaluar(conn, envelope, fid)
 
 
-@subscriptions.on(ENROLLMENT, "CogestorAsignado")
-async def cogestor(envelope: Envelope, conn: AsyncConnection) -> None:
-    await queries.actualizar_familia(
-        conn, envelope.data["familia_id"], cogestor_id=envelope.data["cogestor_id"]
+@subscriptions.on_batch(ENROLLMENT, "CogestorAsignado")
+async def cogestores(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of assignments (a cogestor's list): one round trip, applied in order."""
+    await queries.asignar_cogestores(
+        conn, [(e.data["familia_id"], e.data["cogestor_id"]) for e in envelopes]
     )
 
 

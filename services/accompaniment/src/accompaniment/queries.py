@@ -6,7 +6,7 @@ enrollment's events keep it, in the transaction that applies each event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -53,16 +53,18 @@ async def miembros_de(
     return por_familia
 
 
-async def registrar_familia(
-    conn: AsyncConnection, familia_id: str, municipio: str, desplazada: bool, estado: str
+async def registrar_familias(
+    conn: AsyncConnection, familias: Sequence[tuple[str, str, bool, str]]
 ) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO familias (familia_id, municipio, desplazada, estado_inscripcion)"
-            " VALUES (:f, :m, :d, :e) ON CONFLICT (familia_id) DO NOTHING"
-        ),
-        {"f": familia_id, "m": municipio, "d": desplazada, "e": estado},
-    )
+    """(familia_id, municipio, desplazada, estado) of families not known yet; one round trip."""
+    if familias:
+        await conn.execute(
+            text(
+                "INSERT INTO familias (familia_id, municipio, desplazada, estado_inscripcion)"
+                " VALUES (:f, :m, :d, :e) ON CONFLICT (familia_id) DO NOTHING"
+            ),
+            [{"f": f, "m": m, "d": d, "e": e} for f, m, d, e in familias],
+        )
 
 
 async def actualizar_familia(conn: AsyncConnection, familia_id: str, **valores: Any) -> None:
@@ -73,9 +75,32 @@ async def actualizar_familia(conn: AsyncConnection, familia_id: str, **valores: 
     )
 
 
+async def asignar_cogestores(
+    conn: AsyncConnection, asignaciones: Sequence[tuple[str, str]]
+) -> None:
+    """(familia_id, cogestor_id) in order, in one round trip."""
+    if asignaciones:
+        await conn.execute(
+            text("UPDATE familias SET cogestor_id = :c WHERE familia_id = :f"),
+            [{"f": f, "c": c} for f, c in asignaciones],
+        )
+
+
 async def guardar_integrante(
     conn: AsyncConnection, familia_id: str, integrante: dict[str, Any], *, activo: bool = True
 ) -> None:
+    await guardar_integrantes(conn, [(familia_id, integrante)], activo=activo)
+
+
+async def guardar_integrantes(
+    conn: AsyncConnection,
+    integrantes: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    activo: bool = True,
+) -> None:
+    """Upsert (familia_id, member) rows in order, in one round trip."""
+    if not integrantes:
+        return
     await conn.execute(
         text(
             """
@@ -89,16 +114,19 @@ async def guardar_integrante(
                 gestante = excluded.gestante, activo = excluded.activo
             """
         ),
-        {
-            "familia_id": familia_id,
-            "integrante_id": integrante["integrante_id"],
-            "fecha_nacimiento": date.fromisoformat(str(integrante["fecha_nacimiento"])),
-            "sexo": integrante["sexo"],
-            "parentesco": integrante["parentesco"],
-            "discapacidad": bool(integrante.get("discapacidad", False)),
-            "gestante": bool(integrante.get("gestante", False)),
-            "activo": activo,
-        },
+        [
+            {
+                "familia_id": familia_id,
+                "integrante_id": integrante["integrante_id"],
+                "fecha_nacimiento": date.fromisoformat(str(integrante["fecha_nacimiento"])),
+                "sexo": integrante["sexo"],
+                "parentesco": integrante["parentesco"],
+                "discapacidad": bool(integrante.get("discapacidad", False)),
+                "gestante": bool(integrante.get("gestante", False)),
+                "activo": activo,
+            }
+            for familia_id, integrante in integrantes
+        ],
     )
 
 
