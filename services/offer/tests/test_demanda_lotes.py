@@ -1,5 +1,6 @@
-"""Demand events applied as a run (one call of the batch handler) give exactly what they give
-one at a time, with a number of statements that does not grow with the run."""
+"""Events applied as a run (one call of a batch handler: demand, plans, new families) give
+exactly what they give one at a time, with a number of statements that does not grow with the
+run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
-from offer.consumers import demanda, planes
+from offer.consumers import demanda, planes, preseleccionadas
 from sqlalchemy import event, text
 
 from .conftest import familia, miembro, publicar
@@ -252,3 +253,61 @@ async def test_a_run_of_plans_keeps_each_familys_newest_as_one_at_a_time(client,
         (a.familia_id, "LB1", 2),
         (a.familia_id, "LB8", 1),
     ]
+
+
+def _preseleccionada(miembros: int, desplazada: bool = False, familia_id: str | None = None):
+    datos = {
+        "familia_id": familia_id or str(uuid.uuid4()),
+        "municipio": "05001",
+        "registro": "SISBEN",
+        "desplazada": desplazada,
+        "nivel_sisben": 1,
+        "integrantes": [
+            miembro(f"19{70 + i}-02-0{1 + i}", parentesco="JEFE" if i == 0 else "HIJO")
+            for i in range(miembros)
+        ],
+    }
+    return Envelope(
+        id=str(uuid.uuid4()),
+        service="enrollment",
+        event_type="FamiliaPreseleccionada",
+        schema_version=1,
+        subject=datos["familia_id"],
+        time=T0,
+        data=datos,
+    )
+
+
+async def test_a_run_of_new_families_is_two_statements_and_equals_one_at_a_time(
+    client, app
+) -> None:
+    sobres = [_preseleccionada(n, desplazada=n == 2) for n in (1, 2, 3, 4, 5)]
+    sobres.append(_preseleccionada(2, familia_id=sobres[0].data["familia_id"]))  # re-sent
+
+    async def fotografia() -> tuple[list, list]:
+        async with app.state.offer.engine.begin() as conn:
+            familias_ = [
+                tuple(r)
+                for r in await conn.execute(
+                    text(
+                        "SELECT familia_id, municipio, desplazada, activa FROM familias ORDER BY 1"
+                    )
+                )
+            ]
+            integrantes = [
+                tuple(r)
+                for r in await conn.execute(text("SELECT * FROM integrantes ORDER BY 1, 2"))
+            ]
+            await conn.execute(text("TRUNCATE familias, integrantes"))
+        return familias_, integrantes
+
+    for sobre in sobres:
+        async with app.state.offer.engine.begin() as conn:
+            await preseleccionadas([sobre], conn)
+    uno_a_uno = await fotografia()
+    enviadas = _sentencias(app)
+    async with app.state.offer.engine.begin() as conn:
+        await preseleccionadas(sobres, conn)
+    assert [s.split()[2] for s in enviadas] == ["familias", "integrantes"]
+    assert await fotografia() == uno_a_uno
+    assert len(uno_a_uno[0]) == 5 and len(uno_a_uno[1]) == 15 + 2

@@ -199,20 +199,23 @@ async def planes(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
 # --- enrollment ---------------------------------------------------------------------------------
 
 
-@subscriptions.on("enrollment", "FamiliaPreseleccionada")
-async def preseleccionada(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_Preseleccionada, envelope)
-    await proyecciones.familia(
-        conn, ev.familia_id, municipio=ev.municipio, desplazada=ev.desplazada, activa=True
+@subscriptions.on_batch("enrollment", "FamiliaPreseleccionada")
+async def preseleccionadas(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of new families (an import's): their rows and rosters in two round trips."""
+    leidas = [_leer(_Preseleccionada, e) for e in envelopes]
+    await proyecciones.familias(
+        conn, [(ev.familia_id, ev.municipio, ev.desplazada, True) for ev in leidas]
     )
-    await proyecciones.integrantes(conn, ev.familia_id, [m.model_dump() for m in ev.integrantes])
+    await proyecciones.integrantes(
+        conn, [(ev.familia_id, m.model_dump()) for ev in leidas for m in ev.integrantes]
+    )
 
 
 @subscriptions.on("enrollment", "IntegranteRegistrado")
 @subscriptions.on("enrollment", "IntegranteActualizado")
 async def integrante(envelope: Envelope, conn: AsyncConnection) -> None:
     ev = _leer(_ConIntegrante, envelope)
-    await proyecciones.integrantes(conn, ev.familia_id, [ev.integrante.model_dump()])
+    await proyecciones.integrantes(conn, [(ev.familia_id, ev.integrante.model_dump())])
 
 
 @subscriptions.on("enrollment", "IntegranteRetirado")

@@ -172,6 +172,14 @@ async def familia(
     activa: bool | None = None,
 ) -> None:
     """Create or update what offer knows of a family; None leaves a field as it is."""
+    await familias(conn, [(familia_id, municipio, desplazada, activa)])
+
+
+async def familias(
+    conn: AsyncConnection, filas: Sequence[tuple[str, str | None, bool | None, bool | None]]
+) -> None:
+    """(familia_id, municipio, desplazada, activa) in order, one round trip; None leaves a
+    field as it is."""
     await conn.execute(
         text(
             """
@@ -183,13 +191,14 @@ async def familia(
                 activa = coalesce(:a, familias.activa)
             """
         ),
-        {"f": familia_id, "m": municipio, "d": desplazada, "a": activa},
+        [{"f": f, "m": m, "d": d, "a": a} for f, m, d, a in filas],
     )
 
 
 async def integrantes(
-    conn: AsyncConnection, familia_id: str, miembros: Sequence[Mapping[str, Any]]
+    conn: AsyncConnection, miembros: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
+    """(familia_id, member) rows upserted in order, one round trip."""
     filas = [
         {
             "familia_id": familia_id,
@@ -199,7 +208,7 @@ async def integrantes(
             "discapacidad": bool(m.get("discapacidad", False)),
             "gestante": bool(m.get("gestante", False)),
         }
-        for m in miembros
+        for familia_id, m in miembros
     ]
     if filas:
         await conn.execute(_INTEGRANTE, filas)
