@@ -30,6 +30,7 @@ from bench import (
     reglas,
     relay,
     report,
+    territorial,
 )
 from bench.report import RESULTS
 from bench.servers import running
@@ -41,6 +42,7 @@ BENCHES = {
     "import": importacion.run,
     "asignacion": asignacion.run,
     "demanda": demanda.run,
+    "territorial": territorial.run,
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
     "indicadores": indicadores.run,
@@ -56,6 +58,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "asignacion": asignacion.DEMANDA,
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,
+    "territorial": territorial.EVENTOS,
     "indicadores": 100_000,
 }
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
@@ -89,9 +92,8 @@ def main() -> None:
         "--events",
         type=int,
         help=f"events per benchmark (default {EVENTS:,}; import: people, about 4.5 per household;"
-        " reglas and linea-base: families; asignacion: demand rows; demanda: boards; defaults: "
-        + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items())
-        + ")",
+        " reglas and linea-base: families; asignacion: demand rows; demanda, territorial:"
+        " boards; defaults: " + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items()) + ")",
     )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(

@@ -37,7 +37,7 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -47,7 +47,7 @@ import asyncpg
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from juntos_events.consumer import ConsumerRunner, ConsumerSettings
+from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.envelope import encode
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
@@ -117,11 +117,12 @@ def tableros_de(k: int) -> int:
     return _rnd(k).randint(2, 6)
 
 
-def familia(k: int, tableros: int) -> Familia:
-    """Family k, seeded: the same every time, with its first `tableros` boards."""
+def familia(k: int, tableros: int, municipios: Sequence[str] = MUNICIPIOS) -> Familia:
+    """Family k, seeded: the same every time, with its first `tableros` boards (living in one of
+    100 `municipios`: territorial's bench passes DIVIPOLA codes)."""
     rnd = _rnd(k)
     total = rnd.randint(2, 6)
-    municipio = MUNICIPIOS[rnd.randrange(len(MUNICIPIOS))]
+    municipio = municipios[rnd.randrange(len(MUNICIPIOS))]
     desplazada = rnd.random() < 0.1
     miembros = [str(uuid.UUID(int=MIEMBROS << 64 | k << 3 | j)) for j in range(rnd.randint(1, 6))]
     fecha = INICIO + timedelta(days=rnd.randrange(180))
@@ -156,9 +157,14 @@ def plan(events: int) -> list[int]:
     return cuantos
 
 
-def familias(cuantos: list[int], desde: int = 0, hasta: int | None = None) -> Iterator[Familia]:
+def familias(
+    cuantos: list[int],
+    desde: int = 0,
+    hasta: int | None = None,
+    municipios: Sequence[str] = MUNICIPIOS,
+) -> Iterator[Familia]:
     for k in range(desde, len(cuantos) if hasta is None else hasta):
-        yield familia(k, cuantos[k])
+        yield familia(k, cuantos[k], municipios)
 
 
 _ALCANZADO = {
@@ -185,7 +191,9 @@ def evento(f: Familia, i: int) -> acompanamiento.LogrosEvaluados:
 # --- untimed set-up -----------------------------------------------------------------------------
 
 
-async def produce(bootstrap: str, cuantos: list[int], events: int) -> None:
+async def produce(
+    bootstrap: str, cuantos: list[int], events: int, municipios: Sequence[str] = MUNICIPIOS
+) -> None:
     """Every board, encoded as accompaniment's relay publishes it, on the real topic."""
     producer = idempotent_producer(bootstrap)
     await producer.start()
@@ -195,7 +203,8 @@ async def produce(bootstrap: str, cuantos: list[int], events: int) -> None:
             task = bar.add_task("produce LogrosEvaluados (untimed)", total=events)
             pending = []
             for start in range(0, len(cuantos), WINDOW):
-                ventana = list(familias(cuantos, start, min(start + WINDOW, len(cuantos))))
+                hasta = min(start + WINDOW, len(cuantos))
+                ventana = list(familias(cuantos, start, hasta, municipios))
                 for ronda in range(max(len(f.tableros) for f in ventana)):
                     for f in ventana:
                         if ronda >= len(f.tableros):
@@ -251,6 +260,22 @@ async def start_at_end(bootstrap: str, group: str, tps: list[TopicPartition]) ->
         await consumer.stop()
 
 
+async def start_all_at_end(
+    bootstrap: str, groups: Sequence[str], topics: list[str]
+) -> dict[TopicPartition, int]:
+    """Start every group at the end of `topics`: the boards topic's offsets they read from."""
+    tps = await partitions(bootstrap, topics)
+    for group in groups:
+        await start_at_end(bootstrap, group, tps)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(groups[0], partitions=tps)
+    finally:
+        await admin.close()
+    return {tp: offsets[tp].offset for tp in tps if tp.topic == TOPIC}
+
+
 async def committed(
     admin: AIOKafkaAdminClient, group: str, start: dict[TopicPartition, int]
 ) -> int:
@@ -303,17 +328,46 @@ async def timed_until_committed(
 async def project(
     servers: Servers, bootstrap: str, start: dict[TopicPartition, int], warm_up: int, total: int
 ) -> tuple[Phase, str]:
-    url, uri = servers.database("bench_demanda_project")
-    await upgrade(url, MIGRATIONS)
+    return await timed_runner(
+        servers,
+        "bench_demanda_project",
+        MIGRATIONS,
+        PROJECT_GROUP,
+        subscriptions,
+        start,
+        warm_up,
+        total,
+        "consume boards (offer's ConsumerRunner)",
+        "demanda-project",
+    )
+
+
+async def timed_runner(
+    servers: Servers,
+    database: str,
+    migrations: Path,
+    group: str,
+    subs: Subscriptions,
+    start: dict[TopicPartition, int],
+    warm_up: int,
+    total: int,
+    label: str,
+    profile_as: str,
+) -> tuple[Phase, str]:
+    """A service's real `ConsumerRunner` (default settings) on a fresh migrated database,
+    timed by its committed offsets; the phase and the database's URI."""
+    url, uri = servers.database(database)
+    await upgrade(url, migrations)
     engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
+    bootstrap = servers.kafka.bootstrap
     dlq = idempotent_producer(bootstrap)
     await dlq.start()
     runner = ConsumerRunner(
-        name=PROJECT_GROUP,
+        name=group,
         engine=engine,
         bootstrap=bootstrap,
-        topics=subscriptions.topics(),
-        subscriptions=subscriptions,
+        topics=subs.topics(),
+        subscriptions=subs,
         settings=ConsumerSettings(),
         dlq_producer=dlq,
     )
@@ -322,14 +376,7 @@ async def project(
     task = asyncio.create_task(runner.run())
     try:
         phase = await timed_until_committed(
-            bootstrap,
-            PROJECT_GROUP,
-            start,
-            warm_up,
-            total,
-            "consume boards (offer's ConsumerRunner)",
-            task,
-            "demanda-project",
+            bootstrap, group, start, warm_up, total, label, task, profile_as
         )
     finally:
         runner.stop()
@@ -479,16 +526,7 @@ async def run(servers: Servers, events: int) -> Result:
     bootstrap = servers.kafka.bootstrap
     await ensure_topics(bootstrap)
     cuantos = plan(events)
-    tps = await partitions(bootstrap, subscriptions.topics())
-    for group in (PROJECT_GROUP, RAW_GROUP):
-        await start_at_end(bootstrap, group, tps)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(RAW_GROUP, partitions=tps)
-    finally:
-        await admin.close()
-    start = {tp: offsets[tp].offset for tp in tps if tp.topic == TOPIC}
+    start = await start_all_at_end(bootstrap, [PROJECT_GROUP, RAW_GROUP], subscriptions.topics())
     await produce(bootstrap, cuantos, events)
     warm_up = min(WARM_UP, events // 10)
 

@@ -10,7 +10,8 @@ import httpx
 from juntos_web import Role
 from sqlalchemy.ext.asyncio import create_async_engine
 from territorial import queries
-from territorial.domain.capacidades import Tablero
+from territorial.domain import capacidades
+from territorial.domain.capacidades import Tablero, TableroRecibido
 
 from .conftest import como, levantar, municipal
 
@@ -50,11 +51,12 @@ async def test_concurrent_demand_of_one_municipality_is_all_in_the_map(app, data
 
     async def familia(i: int) -> None:
         async with engine.begin() as conn:
-            tocados = await queries.reemplazar_tablero(
-                conn, f"fam-{i}", Tablero("05001", frozenset({"LB13"})), cuando
-            )
+            recibido = TableroRecibido(f"fam-{i}", Tablero("05001", frozenset({"LB13"})), cuando)
+            guardados = await queries.tableros_guardados(conn, [recibido.familia_id])
+            cambios = capacidades.aplicar_tableros(guardados, [recibido])
+            await queries.guardar_demanda(conn, cambios)
             await asyncio.sleep(0.05)  # both transactions are open at the same time
-            await queries.recalcular_mapa(conn, tocados)
+            await queries.recalcular_mapa(conn, cambios.municipios)
 
     try:
         await asyncio.gather(*(familia(i) for i in range(8)))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from juntos_catalogo import divipola
 from territorial import territorio
 from territorial.domain import ReglaIncumplida, capacidades, catalogo, lbt, plan
-from territorial.domain.capacidades import Programa, Tablero
+from territorial.domain.capacidades import Programa, Tablero, TableroGuardado, TableroRecibido
 from territorial.vocabulario import Clasificacion, EstadoAccion, EstadoCondicion
 
 C, P, N = EstadoCondicion.CUMPLE, EstadoCondicion.CUMPLE_PARCIALMENTE, EstadoCondicion.NO_CUMPLE
@@ -150,3 +150,29 @@ def test_approval_keeps_the_follow_up_of_actions_carried_over() -> None:
     )
     with pytest.raises(ReglaIncumplida, match="cannot go back"):
         plan.PLAN.decide(estado, atras)
+
+
+def test_a_run_of_boards_is_applied_in_order_as_one_by_one() -> None:
+    """Later boards follow earlier ones; one as old as the kept one, or older, changes nothing;
+    a closure empties the family's board where it lives; every pair moved is kept, at 0 too."""
+    t = [datetime(2026, 6, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(5)]
+    guardados = {"a": TableroGuardado(Tablero("05001", frozenset({"LB13"})), t[1])}
+    cambios = capacidades.aplicar_tableros(
+        guardados,
+        [
+            TableroRecibido("a", Tablero("05001", frozenset({"LB1"})), t[1]),  # as old: nothing
+            TableroRecibido("a", Tablero("05001", frozenset({"LB14"})), t[3]),
+            TableroRecibido("a", Tablero("05001", frozenset({"LB1"})), t[2]),  # older: nothing
+            TableroRecibido("b", Tablero("68001", frozenset({"LB2"})), t[1]),
+            TableroRecibido("b", None, t[2]),  # closed: nothing pending in 68001
+            TableroRecibido("c", None, t[2]),  # closed with no board: nothing
+        ],
+    )
+    assert cambios.familias == {
+        "a": TableroGuardado(Tablero("05001", frozenset({"LB14"})), t[3]),
+        "b": TableroGuardado(Tablero("68001", frozenset()), t[2]),
+    }
+    assert cambios.por_logro == {("05001", "LB13"): -1, ("05001", "LB14"): 1, ("68001", "LB2"): 0}
+    assert cambios.por_dimension == {("68001", "IDENTIFICACION"): 0}  # LB13, LB14: both SALUD
+    assert cambios.municipios == {"05001", "68001"}
+    assert cambios.cierres_sin_tablero == ["c"]

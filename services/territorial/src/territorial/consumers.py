@@ -15,10 +15,13 @@ Each event runs in the consumer's transaction with its inbox row (a redelivery h
 effect), and carries its time (the CloudEvent `time`): an event older than what is kept for the
 family or the program changes nothing, so late or replayed events cannot undo newer ones. The
 capacity map of every municipality whose inputs moved is recomputed in the same transaction.
+Boards and closures come in runs (`on_batch`): a run of any length costs the same statements,
+with exactly the effect of its events applied one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, TypeVar
 
 from juntos_events.consumer import DeadLetter, Subscriptions
@@ -28,7 +31,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from territorial import queries, territorio
-from territorial.domain.capacidades import Tablero
+from territorial.domain import capacidades
+from territorial.domain.capacidades import Tablero, TableroRecibido
 
 log = get_logger(__name__)
 subscriptions = Subscriptions()
@@ -77,27 +81,27 @@ def _leer(modelo: type[M], envelope: Envelope) -> M:
         raise DeadLetter(f"{envelope.event_type} does not match the contract: {exc}") from None
 
 
-@subscriptions.on("accompaniment", "LogrosEvaluados")
-async def demanda_de_la_familia(envelope: Envelope, conn: AsyncConnection) -> None:
+def _recibido(envelope: Envelope) -> TableroRecibido:
+    if envelope.event_type == "CasoCerrado":
+        return TableroRecibido(_leer(CasoCerrado, envelope).familia_id, None, envelope.time)
     evento = _leer(LogrosEvaluados, envelope)
     pendientes = frozenset(e.logro for e in evento.evaluaciones if e.estado == POR_ALCANZAR)
-    tocados = await queries.reemplazar_tablero(
-        conn, evento.familia_id, Tablero(evento.municipio, pendientes), envelope.time
-    )
-    await queries.recalcular_mapa(conn, tocados)
+    return TableroRecibido(evento.familia_id, Tablero(evento.municipio, pendientes), envelope.time)
 
 
-@subscriptions.on("accompaniment", "CasoCerrado")
-async def familia_sale(envelope: Envelope, conn: AsyncConnection) -> None:
-    evento = _leer(CasoCerrado, envelope)
-    municipio = await queries.municipio_de_familia(conn, evento.familia_id)
-    if municipio is None:
-        log.info("closed case of a family with no board", familia_id=evento.familia_id)
-        return
-    tocados = await queries.reemplazar_tablero(
-        conn, evento.familia_id, Tablero(municipio, frozenset()), envelope.time
-    )
-    await queries.recalcular_mapa(conn, tocados)
+@subscriptions.on_batch("accompaniment", "LogrosEvaluados", "CasoCerrado")
+async def demanda_de_las_familias(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of boards and closures in a constant number of statements: every event is read
+    first (one that breaks the contract fails the run, and the runner's one-by-one fallback
+    dead-letters it alone), then the run's kept boards are read at once, applied in memory in
+    order, written with unnest, and the map recomputed once for every municipality touched."""
+    recibidos = [_recibido(e) for e in envelopes]
+    guardados = await queries.tableros_guardados(conn, (r.familia_id for r in recibidos))
+    cambios = capacidades.aplicar_tableros(guardados, recibidos)
+    for familia_id in cambios.cierres_sin_tablero:
+        log.info("closed case of a family with no board", familia_id=familia_id)
+    await queries.guardar_demanda(conn, cambios)
+    await queries.recalcular_mapa(conn, cambios.municipios)
 
 
 @subscriptions.on("offer", "CuposHabilitados")

@@ -17,7 +17,13 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from territorial.domain import capacidades
-from territorial.domain.capacidades import Celda, Programa, Tablero
+from territorial.domain.capacidades import (
+    CambiosDeDemanda,
+    Celda,
+    Programa,
+    Tablero,
+    TableroGuardado,
+)
 from territorial.domain.lbt import LineaBase
 from territorial.domain.participacion import Rendicion, Veeduria
 from territorial.domain.red import Microrregion
@@ -68,37 +74,51 @@ async def estado_cbt(conn: AsyncConnection, municipio: str, cbt: str) -> EstadoC
 # --- demand and supply ------------------------------------------------------------------------
 
 
-async def reemplazar_tablero(
-    conn: AsyncConnection, familia_id: str, nuevo: Tablero, cuando: datetime
-) -> set[str]:
-    """Keep `nuevo` as the family's board unless a newer one is there; move the counters.
+async def tableros_guardados(
+    conn: AsyncConnection, familias: Iterable[str]
+) -> dict[str, TableroGuardado]:
+    """The kept boards of these families, locked until the transaction ends (in id order, so
+    two transactions never wait for each other's families crosswise)."""
+    filas = await conn.execute(
+        text(
+            "SELECT familia_id, municipio, pendientes, evento_en FROM demanda_familias"
+            " WHERE familia_id = ANY(:f) ORDER BY familia_id FOR UPDATE"
+        ),
+        {"f": sorted(set(familias))},
+    )
+    return {
+        f.familia_id: TableroGuardado(Tablero(f.municipio, frozenset(f.pendientes)), f.evento_en)
+        for f in filas
+    }
 
-    Returns the municipalities whose demand changed (empty when nothing did)."""
-    fila = (
+
+async def guardar_demanda(conn: AsyncConnection, cambios: CambiosDeDemanda) -> None:
+    """Write a run's boards and move its counters: one statement per table, whatever its size."""
+    if cambios.familias:
+        familias = sorted(cambios.familias.items())
         await conn.execute(
             text(
-                "SELECT municipio, pendientes, evento_en FROM demanda_familias"
-                " WHERE familia_id = :f FOR UPDATE"
+                "INSERT INTO demanda_familias (familia_id, municipio, pendientes, evento_en)"
+                " SELECT f, m, string_to_array(p, ' '), t FROM "
+                + _unnest(f="text", m="text", p="text", t="timestamptz")
+                + " AS u(f, m, p, t)"
+                " ON CONFLICT (familia_id) DO UPDATE SET municipio = excluded.municipio,"
+                " pendientes = excluded.pendientes, evento_en = excluded.evento_en"
             ),
-            {"f": familia_id},
+            {  # pendientes travel joined (unnest would flatten an array of arrays)
+                "f": [f for f, _ in familias],
+                "m": [g.tablero.municipio for _, g in familias],
+                "p": [" ".join(sorted(g.tablero.pendientes)) for _, g in familias],
+                "t": [g.evento_en for _, g in familias],
+            },
         )
-    ).first()
-    if fila is not None and fila.evento_en >= cuando:
-        return set()  # an older board arriving late changes nothing
-    antes = Tablero(fila.municipio, frozenset(fila.pendientes)) if fila else None
-    await conn.execute(
-        text(
-            "INSERT INTO demanda_familias (familia_id, municipio, pendientes, evento_en)"
-            " VALUES (:f, :m, :p, :t) ON CONFLICT (familia_id) DO UPDATE SET"
-            " municipio = excluded.municipio, pendientes = excluded.pendientes,"
-            " evento_en = excluded.evento_en"
-        ),
-        {"f": familia_id, "m": nuevo.municipio, "p": sorted(nuevo.pendientes), "t": cuando},
-    )
-    por_logro, por_dimension = capacidades.cambios_de_demanda(antes, nuevo)
-    await _contar(conn, "demanda_logros", "logro", por_logro)
-    await _contar(conn, "demanda_dimensiones", "dimension", por_dimension)
-    return {m for m, _ in (*por_logro, *por_dimension)}
+    await _contar(conn, "demanda_logros", "logro", cambios.por_logro)
+    await _contar(conn, "demanda_dimensiones", "dimension", cambios.por_dimension)
+
+
+def _unnest(**columnas: str) -> str:
+    """`unnest(CAST(:a AS text[]), ...)`: rows from one array parameter per column."""
+    return f"unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in columnas.items())})"
 
 
 async def _contar(
@@ -106,13 +126,19 @@ async def _contar(
 ) -> None:
     if not deltas:
         return
+    filas = sorted(deltas.items())
     await conn.execute(
         text(
-            f"INSERT INTO {tabla} (municipio, {columna}, familias) VALUES (:m, :k, :d)"
+            f"INSERT INTO {tabla} (municipio, {columna}, familias)"
+            f" SELECT * FROM {_unnest(m='text', k='text', d='int')}"
             f" ON CONFLICT (municipio, {columna}) DO UPDATE"
             f" SET familias = {tabla}.familias + excluded.familias"
         ),
-        [{"m": m, "k": k, "d": d} for (m, k), d in sorted(deltas.items())],
+        {
+            "m": [m for (m, _), _ in filas],
+            "k": [k for (_, k), _ in filas],
+            "d": [d for _, d in filas],
+        },
     )
 
 
@@ -151,16 +177,21 @@ async def habilitar_cupos(
     return aplicado.first() is not None
 
 
-async def programas_vigentes(conn: AsyncConnection, municipio: str) -> list[Programa]:
-    """Each program of the municipality in its most recent period ("2026-S2" > "2026")."""
+async def programas_vigentes(
+    conn: AsyncConnection, municipios: Iterable[str]
+) -> dict[str, list[Programa]]:
+    """Each program of each municipality in its most recent period ("2026-S2" > "2026")."""
     filas = await conn.execute(
         text(
-            "SELECT DISTINCT ON (programa_id) logros, cupos FROM oferta_cupos"
-            " WHERE municipio = :m ORDER BY programa_id, periodo DESC"
+            "SELECT DISTINCT ON (municipio, programa_id) municipio, logros, cupos FROM oferta_cupos"
+            " WHERE municipio = ANY(:m) ORDER BY municipio, programa_id, periodo DESC"
         ),
-        {"m": municipio},
+        {"m": sorted(set(municipios))},
     )
-    return [Programa(tuple(f.logros), f.cupos) for f in filas]
+    programas: dict[str, list[Programa]] = {}
+    for f in filas:
+        programas.setdefault(f.municipio, []).append(Programa(tuple(f.logros), f.cupos))
+    return programas
 
 
 async def demanda_por_logro(conn: AsyncConnection, municipio: str) -> dict[str, int]:
@@ -175,44 +206,72 @@ async def demanda_por_logro(conn: AsyncConnection, municipio: str) -> dict[str, 
 
 
 async def recalcular_mapa(conn: AsyncConnection, municipios: Iterable[str]) -> None:
-    """Recompute the map of each municipality from its inputs as this transaction sees them.
+    """Recompute the map of these municipalities from their inputs as this transaction sees
+    them, with the same five statements for one municipality or a thousand.
 
     The per-municipality lock makes concurrent recomputations (API and consumers) queue, so the
-    last one to commit read every input committed before it; locks are taken in code order."""
-    for municipio in sorted(set(municipios)):
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(:clase, :m)"),
-            {"clase": _BLOQUEO_MAPA, "m": int(municipio)},
+    last one to commit read every input committed before it; locks are taken in code order,
+    before any input is read."""
+    codigos = sorted(set(municipios))
+    if not codigos:
+        return
+    await conn.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:clase, m))"
+            " FROM (SELECT m FROM unnest(CAST(:m AS int[])) AS u(m) ORDER BY m) AS s"
+        ),
+        {"clase": _BLOQUEO_MAPA, "m": [int(m) for m in codigos]},
+    )
+    estados: dict[str, dict[str, list[EstadoCondicion]]] = {}
+    for f in await conn.execute(
+        text("SELECT municipio, dimension, estado FROM lbt_condiciones WHERE municipio = ANY(:m)"),
+        {"m": codigos},
+    ):
+        estados.setdefault(f.municipio, {}).setdefault(f.dimension, []).append(
+            EstadoCondicion(f.estado)
         )
-        estados: dict[str, list[EstadoCondicion]] = {}
-        for f in await conn.execute(
-            text("SELECT dimension, estado FROM lbt_condiciones WHERE municipio = :m"),
-            {"m": municipio},
-        ):
-            estados.setdefault(f.dimension, []).append(EstadoCondicion(f.estado))
-        demanda = {
-            f.dimension: f.familias
-            for f in await conn.execute(
-                text("SELECT dimension, familias FROM demanda_dimensiones WHERE municipio = :m"),
-                {"m": municipio},
-            )
-        }
-        oferta = capacidades.oferta_por_dimension(await programas_vigentes(conn, municipio))
-        celdas = capacidades.mapa(estados, demanda, oferta)
-        await conn.execute(
-            text(
-                "INSERT INTO mapa_capacidades (municipio, dimension, capacidad, condiciones,"
-                " demanda, oferta, cobertura, brecha, clasificacion, recalculado)"
-                " VALUES (:municipio, :dimension, :capacidad, :condiciones, :demanda, :oferta,"
-                " :cobertura, :brecha, :clasificacion, now())"
-                " ON CONFLICT (municipio, dimension) DO UPDATE SET"
-                " capacidad = excluded.capacidad, condiciones = excluded.condiciones,"
-                " demanda = excluded.demanda, oferta = excluded.oferta,"
-                " cobertura = excluded.cobertura, brecha = excluded.brecha,"
-                " clasificacion = excluded.clasificacion, recalculado = now()"
-            ),
-            [{"municipio": municipio, **_celda(c)} for c in celdas],
+    demanda: dict[str, dict[str, int]] = {}
+    for f in await conn.execute(
+        text(
+            "SELECT municipio, dimension, familias FROM demanda_dimensiones"
+            " WHERE municipio = ANY(:m)"
+        ),
+        {"m": codigos},
+    ):
+        demanda.setdefault(f.municipio, {})[f.dimension] = f.familias
+    programas = await programas_vigentes(conn, codigos)
+    filas = [
+        {"municipio": m, **_celda(c)}
+        for m in codigos
+        for c in capacidades.mapa(
+            estados.get(m, {}),
+            demanda.get(m, {}),
+            capacidades.oferta_por_dimension(programas.get(m, [])),
         )
+    ]
+    columnas = {
+        "municipio": "text",
+        "dimension": "text",
+        "capacidad": "float8",
+        "condiciones": "int",
+        "demanda": "int",
+        "oferta": "int",
+        "cobertura": "float8",
+        "brecha": "int",
+        "clasificacion": "text",
+    }
+    await conn.execute(
+        text(
+            f"INSERT INTO mapa_capacidades ({', '.join(columnas)}, recalculado)"
+            f" SELECT *, now() FROM {_unnest(**columnas)}"
+            " ON CONFLICT (municipio, dimension) DO UPDATE SET"
+            " capacidad = excluded.capacidad, condiciones = excluded.condiciones,"
+            " demanda = excluded.demanda, oferta = excluded.oferta,"
+            " cobertura = excluded.cobertura, brecha = excluded.brecha,"
+            " clasificacion = excluded.clasificacion, recalculado = now()"
+        ),
+        {c: [f[c] for f in filas] for c in columnas},
+    )
 
 
 def _celda(c: Celda) -> dict[str, Any]:
@@ -465,12 +524,3 @@ async def catalogo_publicado(
         {"s": list(streams)},
     )
     return {f.stream_id: (f.version, dict(f.data)) for f in filas}
-
-
-async def municipio_de_familia(conn: AsyncConnection, familia_id: str) -> str | None:
-    return (
-        await conn.execute(
-            text("SELECT municipio FROM demanda_familias WHERE familia_id = :f"),
-            {"f": familia_id},
-        )
-    ).scalar_one_or_none()

@@ -78,7 +78,9 @@ async def mapa(
     async with engine.connect() as conn:
         filas = {f.dimension: f for f in await queries.mapa(conn, municipio)}
         demanda = await queries.demanda_por_logro(conn, municipio)
-        oferta = capacidades.oferta_por_logro(await queries.programas_vigentes(conn, municipio))
+        oferta = capacidades.oferta_por_logro(
+            (await queries.programas_vigentes(conn, [municipio])).get(municipio, [])
+        )
     vacio = {c.dimension: c for c in capacidades.mapa({}, {}, {})}
     celdas = []
     for dimension in territorio.dimensiones():

@@ -17,7 +17,8 @@ Scoring (documented in the README, changed only with it):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from territorial import territorio
 from territorial.vocabulario import Clasificacion, EstadoCondicion
@@ -135,6 +136,69 @@ def cambios_de_demanda(
         {k: v for k, v in logros.items() if v},
         {k: v for k, v in dims.items() if v},
     )
+
+
+@dataclass(frozen=True)
+class TableroGuardado:
+    """A family's board as demand keeps it, with the time of the event that brought it."""
+
+    tablero: Tablero
+    evento_en: datetime
+
+
+@dataclass(frozen=True)
+class TableroRecibido:
+    """An event about a family's board: its new board (LogrosEvaluados), or None for its
+    closure (CasoCerrado: nothing pending any more, where it lives)."""
+
+    familia_id: str
+    tablero: Tablero | None
+    cuando: datetime
+
+
+@dataclass
+class CambiosDeDemanda:
+    """What a run of board events changes: the families' boards to keep, the counters' deltas
+    and the municipalities whose map must be recomputed."""
+
+    familias: dict[str, TableroGuardado] = field(default_factory=dict)
+    por_logro: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Every (municipality, LB) some event moved, with the sum of its moves (0 included: one by
+    one, its row would exist)."""
+    por_dimension: dict[tuple[str, str], int] = field(default_factory=dict)
+    municipios: set[str] = field(default_factory=set)
+    cierres_sin_tablero: list[str] = field(default_factory=list)
+    """Families closed with no board kept: nothing of them was demand."""
+
+
+def aplicar_tableros(
+    guardados: Mapping[str, TableroGuardado], recibidos: Iterable[TableroRecibido]
+) -> CambiosDeDemanda:
+    """Apply board events in order, as one by one would: each replaces the family's board unless
+    the one kept is as new or newer (a late or replayed event changes nothing)."""
+    vigentes = dict(guardados)
+    cambios = CambiosDeDemanda()
+    for r in recibidos:
+        antes = vigentes.get(r.familia_id)
+        if antes is not None and antes.evento_en >= r.cuando:
+            continue
+        if r.tablero is not None:
+            nuevo = r.tablero
+        elif antes is not None:
+            nuevo = Tablero(antes.tablero.municipio, frozenset())
+        else:
+            cambios.cierres_sin_tablero.append(r.familia_id)
+            continue
+        vigentes[r.familia_id] = cambios.familias[r.familia_id] = TableroGuardado(nuevo, r.cuando)
+        por_logro, por_dimension = cambios_de_demanda(antes.tablero if antes else None, nuevo)
+        for suma, deltas in (
+            (cambios.por_logro, por_logro),
+            (cambios.por_dimension, por_dimension),
+        ):
+            for clave, delta in deltas.items():
+                suma[clave] = suma.get(clave, 0) + delta
+                cambios.municipios.add(clave[0])
+    return cambios
 
 
 def oferta_por_dimension(programas: Iterable[Programa]) -> dict[str, int]:
