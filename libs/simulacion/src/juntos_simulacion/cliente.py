@@ -31,6 +31,11 @@ class Rechazo(Exception):
         self.respuesta = respuesta
 
 
+KEEPALIVE_S = 1.0
+"""Idle connections are dropped well before uvicorn closes them (after 5 s): reusing one that
+the server is closing fails with "Server disconnected"."""
+
+
 class Cliente:
     """One connection pool per run; every request is timed into the current stage."""
 
@@ -38,7 +43,9 @@ class Cliente:
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(120, connect=10),
             limits=httpx.Limits(
-                max_connections=concurrencia * 2, max_keepalive_connections=concurrencia * 2
+                max_connections=concurrencia * 2,
+                max_keepalive_connections=concurrencia * 2,
+                keepalive_expiry=KEEPALIVE_S,
             ),
         )
         self.medida: Medida | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from juntos_simulacion.cliente import Cliente
+from juntos_simulacion.cliente import KEEPALIVE_S, Cliente
 from juntos_simulacion.etapas import ETAPAS, Contexto
 from juntos_simulacion.invariantes import Invariante, comprobar
 from juntos_simulacion.medidas import Medida
@@ -44,7 +44,7 @@ async def ejecutar(
     medidas: list[Medida] = []
     esperas: dict[str, Espera] = {}
     inicio = time.monotonic()
-    metricas = httpx.AsyncClient(timeout=30)
+    metricas = httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S))
     try:
         for nombre, interfaz, etapa in ETAPAS:
             m = Medida(nombre, interfaz)
