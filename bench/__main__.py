@@ -30,6 +30,7 @@ from bench import (
     reglas,
     relay,
     report,
+    vivo,
 )
 from bench.report import RESULTS
 from bench.servers import running
@@ -44,6 +45,7 @@ BENCHES = {
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
     "indicadores": indicadores.run,
+    "vivo": vivo.run,
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
@@ -57,6 +59,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,
     "indicadores": 100_000,
+    "vivo": 24_000,
 }
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 

@@ -57,8 +57,10 @@ async def timed_until_applied(
     label: str,
     task: asyncio.Task[None],
     profile_as: str | None = None,
+    applied: str = APPLIED,
 ) -> Phase:
-    """Time the consumer `task` from `warm_up` applied events until `total` are.
+    """Time the consumer `task` from `warm_up` applied events until `total` are (`applied`:
+    the query that counts them).
 
     The same poller (every 50 ms) watches both sides' projections. The events counted are the
     ones applied between the poll that started the clock and the one that stopped it, so the
@@ -71,7 +73,7 @@ async def timed_until_applied(
         with progress() as bar:
             bar_task = bar.add_task(label, total=total)
             while True:
-                done = int(await poller.fetchval(APPLIED))
+                done = int(await poller.fetchval(applied))
                 if started_at is None and done >= warm_up:
                     phase.start()
                     started_at = done
