@@ -11,7 +11,9 @@ group join and the first fetches are excluded alike).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -21,7 +23,7 @@ from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.relay import drain, fill
 from bench.report import Phase, Result
@@ -41,6 +43,36 @@ APPLIED = "SELECT coalesce(sum(total), 0)::bigint FROM logros_por_municipio"
 SERVICE = "benchconsume"
 MAX_RECORDS = 500
 WARM_UP = 10_000  # events applied untimed first by each side (at most a tenth of N)
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    name: str,
+    engine: AsyncEngine,
+    bootstrap: str,
+    subs: Subscriptions,
+    settings: ConsumerSettings | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A project's `ConsumerRunner` (with a dead-letter producer of its own) running for the
+    block, which gets its task; stopped after it."""
+    dlq = idempotent_producer(bootstrap)
+    await dlq.start()
+    runner = ConsumerRunner(
+        name=name,
+        engine=engine,
+        bootstrap=bootstrap,
+        topics=subs.topics(),
+        subscriptions=subs,
+        settings=settings or ConsumerSettings(),
+        dlq_producer=dlq,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        yield task
+    finally:
+        runner.stop()
+        await task
+        await dlq.stop()
 
 
 async def fill_topic(servers: Servers, events: int) -> None:
@@ -105,27 +137,14 @@ async def project(url: str, uri: str, bootstrap: str, warm_up: int, events: int)
         d = envelope.data
         await conn.exec_driver_sql(UPSERT, (d["municipio"], d["logro"], d["estado"]))
 
-    dlq = idempotent_producer(bootstrap)
-    await dlq.start()
-    runner = ConsumerRunner(
-        name="bench-project",
-        engine=engine,
-        bootstrap=bootstrap,
-        topics=subs.topics(),
-        subscriptions=subs,
-        settings=ConsumerSettings(max_records=MAX_RECORDS),
-        dlq_producer=dlq,
-    )
-    task = asyncio.create_task(runner.run())
+    total = warm_up + events
+    settings = ConsumerSettings(max_records=MAX_RECORDS)
     try:
-        total = warm_up + events
-        phase = await timed_until_applied(
-            uri, warm_up, total, "consume (ConsumerRunner)", task, "consumer-project"
-        )
+        async with consuming("bench-project", engine, bootstrap, subs, settings) as task:
+            phase = await timed_until_applied(
+                uri, warm_up, total, "consume (ConsumerRunner)", task, "consumer-project"
+            )
     finally:
-        runner.stop()
-        await task
-        await dlq.stop()
         await engine.dispose()
     conn = await asyncpg.connect(uri)
     try:

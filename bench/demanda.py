@@ -47,7 +47,7 @@ import asyncpg
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from juntos_events.consumer import ConsumerRunner, ConsumerSettings
+from juntos_events.consumer import ConsumerSettings
 from juntos_events.envelope import encode
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
@@ -55,6 +55,7 @@ from juntos_events.topics import ensure_topics, event_topic
 from offer.consumers import subscriptions
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.consumer import consuming
 from bench.report import Phase, Result, release_memory
 from bench.servers import Servers
 from bench.workload import progress
@@ -306,35 +307,21 @@ async def project(
     url, uri = servers.database("bench_demanda_project")
     await upgrade(url, MIGRATIONS)
     engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
-    dlq = idempotent_producer(bootstrap)
-    await dlq.start()
-    runner = ConsumerRunner(
-        name=PROJECT_GROUP,
-        engine=engine,
-        bootstrap=bootstrap,
-        topics=subscriptions.topics(),
-        subscriptions=subscriptions,
-        settings=ConsumerSettings(),
-        dlq_producer=dlq,
-    )
     servers.checkpoint()
     release_memory()
-    task = asyncio.create_task(runner.run())
     try:
-        phase = await timed_until_committed(
-            bootstrap,
-            PROJECT_GROUP,
-            start,
-            warm_up,
-            total,
-            "consume boards (offer's ConsumerRunner)",
-            task,
-            "demanda-project",
-        )
+        async with consuming(PROJECT_GROUP, engine, bootstrap, subscriptions) as task:
+            phase = await timed_until_committed(
+                bootstrap,
+                PROJECT_GROUP,
+                start,
+                warm_up,
+                total,
+                "consume boards (offer's ConsumerRunner)",
+                task,
+                "demanda-project",
+            )
     finally:
-        runner.stop()
-        await task
-        await dlq.stop()
         await engine.dispose()
     return phase, uri
 

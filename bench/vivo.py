@@ -27,13 +27,11 @@ import json
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
-from juntos_events.consumer import ConsumerRunner
 from juntos_events.migrate import upgrade
-from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.consumer import timed_until_applied
+from bench.consumer import consuming, timed_until_applied
 from bench.reconstruccion import SERVICIOS, llenar
 from bench.report import Phase, Result
 from bench.servers import Servers
@@ -42,7 +40,7 @@ TABLA = (
     "CREATE TABLE evento (event_id text PRIMARY KEY, tipo text NOT NULL,"
     " t timestamptz NOT NULL, data jsonb NOT NULL)"
 )
-INSERTAR = "INSERT INTO evento VALUES ($1, $2, $3::timestamptz, $4::jsonb)"
+INSERTAR = "INSERT INTO evento VALUES ($1, $2, $3::text::timestamptz, $4::jsonb)"
 WARM_UP = 10_000
 
 
@@ -55,19 +53,8 @@ async def proyecto(servers: Servers, warm_up: int, total: int) -> Phase:
     await upgrade(url, MIGRATIONS)
     engine = create_async_engine(url, pool_size=3)
     bootstrap = servers.kafka.bootstrap
-    dlq = idempotent_producer(bootstrap)
-    await dlq.start()
-    runner = ConsumerRunner(
-        name="bench-vivo",
-        engine=engine,
-        bootstrap=bootstrap,
-        topics=subscriptions.topics(),
-        subscriptions=subscriptions,
-        dlq_producer=dlq,
-    )
     servers.checkpoint()
-    task = asyncio.create_task(runner.run())
-    try:
+    async with consuming("bench-vivo", engine, bootstrap, subscriptions) as task:
         fase = await timed_until_applied(
             uri,
             warm_up,
@@ -77,10 +64,6 @@ async def proyecto(servers: Servers, warm_up: int, total: int) -> Phase:
             "vivo-project",
             applied="SELECT count(*) FROM inbox",
         )
-    finally:
-        runner.stop()
-        await task
-        await dlq.stop()
     try:  # untimed: the live generations must equal a rebuild's
         resultado = await reconstruccion.reconstruir(engine, bootstrap, conservar_anteriores=True)
         async with engine.begin() as conn:

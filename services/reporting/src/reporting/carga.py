@@ -1,9 +1,9 @@
 """The bulk path of a rebuild: store every fact first, fold each entity's history once.
 
-Applying events one by one (`handlers.aplicar`) costs several round trips per event, and when
-a rebuild reads one topic after another most facts arrive *late* for their entity (a family's
-enrollment events come before its accompaniment events, whatever their times), each forcing a
-refold. A rebuild into an empty generation does not need that: it
+The live path (`handlers.aplicar_lote`) reads each entity's state and rows before writing, and
+when a rebuild reads one topic after another most facts arrive *late* for their entity (a
+family's enrollment events come before its accompaniment events, whatever their times), each
+forcing a refold. A rebuild into an empty generation needs neither: it
 
 1. `cargar`s each batch with a handful of statements: the batch's event ids into `aplicado`
    (one INSERT ... SELECT FROM unnest, whose RETURNING says which ids are new: a replayed

@@ -1,15 +1,18 @@
 """Applying events to a generation of the projections: the SQL side of `domain`.
 
-The live consumer and a rebuild both call `aplicar`, each in its own transaction and on its own
-generation schemas, so they write the same rows the same way.
+The live consumer (`aplicar_lote`, a partition batch's run at a time) and a rebuild's catch-up
+(`aplicar`, the batch of one) go through the same code, each in its own transaction and on its
+own generation schemas, so they write the same rows the same way. A batch costs a constant
+number of set-based statements per projection and history (see `_historia`), not several per
+event.
 
 - Idempotence: an event is applied to a generation once, guarded by that generation's `aplicado`
   table (the consumer's inbox already absorbs plain redelivery; this also covers DLQ replays,
   which reach a rebuild twice, and the live/rebuild overlap at the swap).
 - Order: a fact not older than its entity's newest one extends the history in place
-  (`domain.avanzar`); an older one (a late event, e.g. a DLQ replay) is *inserted at its place*:
-  the entity's history is refolded from all its facts (`domain.tramos`), so it reads exactly as
-  if the events had come in order.
+  (`domain.avanzar`, on the rows read into memory, in event order); an older one (a late event,
+  e.g. a DLQ replay) is *inserted at its place*: the entity's history is refolded from all its
+  facts (`domain.tramos`), so it reads exactly as if the events had come in order.
 - Live generations: every reader and the live consumer hold a shared advisory lock for their
   transaction while they use the pointer; a rebuild's swap takes it exclusively, so nobody reads
   a schema that is being retired and no live batch straddles the swap.
