@@ -31,6 +31,7 @@ from bench import (
     relay,
     report,
     territorial,
+    vivo,
 )
 from bench.report import RESULTS
 from bench.servers import running
@@ -46,6 +47,7 @@ BENCHES = {
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
     "indicadores": indicadores.run,
+    "vivo": vivo.run,
     # last: its app sets up OpenTelemetry for the whole process (asyncpg instrumented, a tracer
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
@@ -60,6 +62,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "demanda": demanda.EVENTOS,
     "territorial": territorial.EVENTOS,
     "indicadores": 100_000,
+    "vivo": 24_000,
 }
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 

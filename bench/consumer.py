@@ -11,7 +11,9 @@ group join and the first fetches are excluded alike).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -21,7 +23,7 @@ from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.relay import drain, fill
 from bench.report import Phase, Result
@@ -43,6 +45,36 @@ MAX_RECORDS = 500
 WARM_UP = 10_000  # events applied untimed first by each side (at most a tenth of N)
 
 
+@contextlib.asynccontextmanager
+async def consuming(
+    name: str,
+    engine: AsyncEngine,
+    bootstrap: str,
+    subs: Subscriptions,
+    settings: ConsumerSettings | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """A project's `ConsumerRunner` (with a dead-letter producer of its own) running for the
+    block, which gets its task; stopped after it."""
+    dlq = idempotent_producer(bootstrap)
+    await dlq.start()
+    runner = ConsumerRunner(
+        name=name,
+        engine=engine,
+        bootstrap=bootstrap,
+        topics=subs.topics(),
+        subscriptions=subs,
+        settings=settings or ConsumerSettings(),
+        dlq_producer=dlq,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        yield task
+    finally:
+        runner.stop()
+        await task
+        await dlq.stop()
+
+
 async def fill_topic(servers: Servers, events: int) -> None:
     """The real producer path, untimed: store → outbox → relay → topic."""
     url, _ = servers.database("bench_consume_source")
@@ -57,8 +89,10 @@ async def timed_until_applied(
     label: str,
     task: asyncio.Task[None],
     profile_as: str | None = None,
+    applied: str = APPLIED,
 ) -> Phase:
-    """Time the consumer `task` from `warm_up` applied events until `total` are.
+    """Time the consumer `task` from `warm_up` applied events until `total` are (`applied`:
+    the query that counts them).
 
     The same poller (every 50 ms) watches both sides' projections. The events counted are the
     ones applied between the poll that started the clock and the one that stopped it, so the
@@ -71,7 +105,7 @@ async def timed_until_applied(
         with progress() as bar:
             bar_task = bar.add_task(label, total=total)
             while True:
-                done = int(await poller.fetchval(APPLIED))
+                done = int(await poller.fetchval(applied))
                 if started_at is None and done >= warm_up:
                     phase.start()
                     started_at = done
@@ -103,27 +137,14 @@ async def project(url: str, uri: str, bootstrap: str, warm_up: int, events: int)
         d = envelope.data
         await conn.exec_driver_sql(UPSERT, (d["municipio"], d["logro"], d["estado"]))
 
-    dlq = idempotent_producer(bootstrap)
-    await dlq.start()
-    runner = ConsumerRunner(
-        name="bench-project",
-        engine=engine,
-        bootstrap=bootstrap,
-        topics=subs.topics(),
-        subscriptions=subs,
-        settings=ConsumerSettings(max_records=MAX_RECORDS),
-        dlq_producer=dlq,
-    )
-    task = asyncio.create_task(runner.run())
+    total = warm_up + events
+    settings = ConsumerSettings(max_records=MAX_RECORDS)
     try:
-        total = warm_up + events
-        phase = await timed_until_applied(
-            uri, warm_up, total, "consume (ConsumerRunner)", task, "consumer-project"
-        )
+        async with consuming("bench-project", engine, bootstrap, subs, settings) as task:
+            phase = await timed_until_applied(
+                uri, warm_up, total, "consume (ConsumerRunner)", task, "consumer-project"
+            )
     finally:
-        runner.stop()
-        await task
-        await dlq.stop()
         await engine.dispose()
     conn = await asyncpg.connect(uri)
     try:

@@ -47,7 +47,7 @@ import asyncpg
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
+from juntos_events.consumer import ConsumerSettings, Subscriptions
 from juntos_events.envelope import encode
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
@@ -55,6 +55,7 @@ from juntos_events.topics import ensure_topics, event_topic
 from offer.consumers import subscriptions
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.consumer import consuming
 from bench.report import Phase, Result, release_memory
 from bench.servers import Servers
 from bench.workload import progress
@@ -360,28 +361,14 @@ async def timed_runner(
     await upgrade(url, migrations)
     engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
     bootstrap = servers.kafka.bootstrap
-    dlq = idempotent_producer(bootstrap)
-    await dlq.start()
-    runner = ConsumerRunner(
-        name=group,
-        engine=engine,
-        bootstrap=bootstrap,
-        topics=subs.topics(),
-        subscriptions=subs,
-        settings=ConsumerSettings(),
-        dlq_producer=dlq,
-    )
     servers.checkpoint()
     release_memory()
-    task = asyncio.create_task(runner.run())
     try:
-        phase = await timed_until_committed(
-            bootstrap, group, start, warm_up, total, label, task, profile_as
-        )
+        async with consuming(group, engine, bootstrap, subs) as task:
+            phase = await timed_until_committed(
+                bootstrap, group, start, warm_up, total, label, task, profile_as
+            )
     finally:
-        runner.stop()
-        await task
-        await dlq.stop()
         await engine.dispose()
     return phase, uri
 

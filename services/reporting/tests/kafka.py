@@ -67,3 +67,22 @@ async def hasta_que(comprobar: Callable[[], Awaitable[Any]], que: str, plazo: fl
                 await asyncio.sleep(0.3)
     except TimeoutError:
         raise AssertionError(f"{que}: never happened (last: {ultimo!r})") from None
+
+
+async def leer_hasta(bootstrap: str, topic: str, hasta_ver: Callable[[Any], bool]) -> list[Any]:
+    """Every record of `topic` from the beginning until one satisfies `hasta_ver`."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    vistos: list[Any] = []
+    try:
+        async with asyncio.timeout(PLAZO):
+            while not any(hasta_ver(registro) for registro in vistos):
+                for registros in (await consumer.getmany(timeout_ms=500)).values():
+                    vistos += registros
+    except TimeoutError:
+        raise AssertionError(f"{topic}: the record never came") from None
+    finally:
+        await consumer.stop()
+    return vistos

@@ -439,6 +439,17 @@ def desconocido(fid: str, t: datetime) -> Suceso:
     return Suceso(registro, FamiliaTeletransportada(familia_id=fid, destino="Marte"), fid, t)
 
 
+def invalido(fid: str, t: datetime) -> Suceso:
+    """A FamiliaVinculada without the municipality reporting reads (a producer's bug)."""
+    registro = EventRegistry("enrollment")
+
+    @registro.register("FamiliaVinculada")
+    class FamiliaVinculada(DomainEvent):
+        familia_id: str
+
+    return Suceso(registro, FamiliaVinculada(familia_id=fid), fid, t)
+
+
 # --- the scripted story ---------------------------------------------------------------------
 
 A, B, C = "97001", "97161", "99001"  # Mitú and Carurú (Vaupés), Puerto Carreño (Vichada)

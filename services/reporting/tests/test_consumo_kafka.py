@@ -4,16 +4,18 @@ and a type reporting does not know is skipped with a log line."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
+from juntos_events.topics import dead_letter_topic, event_topic
 from juntos_web.testing import service_client
 from reporting import consumers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import relato as r
 from .conftest import filas
-from .kafka import desde_ahora, hasta_que
+from .kafka import desde_ahora, hasta_que, leer_hasta
 
 MPIO = "94001"
 
@@ -97,3 +99,48 @@ async def test_projection_lag_in_metrics(
             return _retraso((await cliente.get("/metrics")).text, "operacion")
 
         assert 300 <= await hasta_que(operacion, "the operacion projection reports its lag") < 600
+
+
+async def test_an_invalid_event_goes_to_the_dead_letter_topic_and_its_batch_is_applied(
+    engine: AsyncEngine, db: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
+) -> None:
+    """The consumer's batch (published before it starts: one poll) holds an invalid event: it
+    alone reaches the dead-letter topic, the others are applied once, the unknown type is
+    counted once."""
+    d = r.dia(date(2026, 5, 5))
+    f = f"dlq-{uuid.uuid4().hex[:8]}"
+    antes = consumers.DESCONOCIDOS.labels("enrollment", "FamiliaTeletransportada")._value.get()
+    invalido = r.invalido(f, d)
+    async with desde_ahora(db, kafka_bootstrap) as app:
+        for suceso in (
+            r.preseleccionada(f, MPIO, d),
+            r.desconocido(f, d),
+            invalido,
+            r.cogestor_asignado(f, MPIO, "cg-1", d),
+            r.evaluados(f, MPIO, d, pendientes=("LB3",)),
+        ):
+            await suceso.publicar(kafka_producer)
+        async with service_client(app):
+
+            async def proyectado() -> bool:
+                familia = await filas(
+                    engine,
+                    "SELECT cogestor_id FROM {familias}.familia_estado WHERE familia_id = $1",
+                    f=f,
+                )
+                logros = await filas(
+                    engine, "SELECT count(*) FROM {logros}.familia_logro WHERE familia_id = $1", f=f
+                )
+                return familia == [("cg-1",)] and logros == [(45,)]
+
+            await hasta_que(proyectado, "the valid events of the batch were applied")
+    muertos = await leer_hasta(
+        kafka_bootstrap,
+        dead_letter_topic(event_topic("enrollment")),
+        lambda registro: dict(registro.headers).get("ce_id") == invalido.id.encode(),
+    )
+    cabeceras = dict(muertos[-1].headers)
+    assert b"lacks what reporting reads" in cabeceras["dlq_error"]
+    assert [dict(m.headers).get("ce_id", b"").decode() for m in muertos].count(invalido.id) == 1
+    despues = consumers.DESCONOCIDOS.labels("enrollment", "FamiliaTeletransportada")._value.get()
+    assert despues == antes + 1

@@ -1,14 +1,14 @@
 """The bulk path of a rebuild: store every fact first, fold each entity's history once.
 
-Applying events one by one (`handlers.aplicar`) costs several round trips per event, and when
-a rebuild reads one topic after another most facts arrive *late* for their entity (a family's
-enrollment events come before its accompaniment events, whatever their times), each forcing a
-refold. A rebuild into an empty generation does not need that: it
+The live path (`handlers.aplicar_lote`) reads each entity's state and rows before writing, and
+when a rebuild reads one topic after another most facts arrive *late* for their entity (a
+family's enrollment events come before its accompaniment events, whatever their times), each
+forcing a refold. A rebuild into an empty generation needs neither: it
 
 1. `cargar`s each batch with a handful of statements: the batch's event ids into `aplicado`
    (one INSERT ... SELECT FROM unnest, whose RETURNING says which ids are new: a replayed
    dead letter is read twice), the new events' facts into `<history>_hecho` by COPY in arrival
-   order, point rows with one pipelined executemany per table;
+   order, point rows with one statement per table;
 2. `plegar`s every history once, when the first pass is done: the facts of each entity, read in
    (time, arrival) order, give its rows by `domain.tramos`, the same canonical history the
    incremental path keeps, written by COPY.
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reporting import domain, handlers
 from reporting.domain import Hecho, Punto
-from reporting.proyecciones import PROYECCIONES, Historia, Proyeccion
+from reporting.proyecciones import PROYECCIONES, Historia
 
 PLIEGUE = 20_000
 """Facts read per round trip (and rows written per COPY) while folding."""
@@ -73,11 +73,7 @@ async def cargar(conn: AsyncConnection, lote: Lote) -> int:
         nuevos = {
             fila[0]
             for fila in await pg.fetch(
-                f"INSERT INTO {esquema}.aplicado (event_id, t)"
-                " SELECT * FROM unnest($1::text[], $2::timestamptz[])"
-                " ON CONFLICT DO NOTHING RETURNING event_id",
-                ids,
-                [e[1] for e in eventos],
+                handlers.sentencia_aplicado(esquema), ids, [e[1] for e in eventos]
             )
         }
         proyeccion = PROYECCIONES[nombre]
@@ -101,16 +97,11 @@ async def cargar(conn: AsyncConnection, lote: Lote) -> int:
                 records=filas,
             )
         for tabla, ops in puntos.items():
-            await _puntos(pg, esquema, proyeccion, tabla, ops)
+            await pg.execute(
+                handlers.sentencia_puntos(esquema, proyeccion, tabla),
+                handlers.filas_de_puntos(proyeccion.puntos_de(tabla), ops),
+            )
     return aplicadas
-
-
-async def _puntos(pg: Any, esquema: str, p: Proyeccion, tabla: str, ops: list[Punto]) -> None:
-    nombres = [n for n, _ in p.puntos_de(tabla).columnas]
-    await pg.executemany(
-        handlers.sentencia_punto(esquema, p, tabla),
-        [tuple(o.fila[n] for n in nombres) for o in ops],
-    )
 
 
 async def plegar(

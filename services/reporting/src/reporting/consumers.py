@@ -1,17 +1,21 @@
 """The live consumer: every event type reporting reads, applied to the live generations.
 
-Each event runs in the consumer's batch transaction with its inbox row (backbone), and is
-applied once per generation (`aplicado`). A known type whose data lacks what reporting reads
-goes to the dead-letter topic (`DeadLetter`, no retries). A type reporting does not know, on a
-topic it reads, is skipped with a warning log line and counted, never a crash: producers may
-add event types before reporting learns them.
+Each run of consecutive events of a partition batch (all of reporting's types, and the unknown
+types of the services it reads, go to one batch handler) is applied with a few set-based
+statements per projection (`handlers.aplicar_lote`), in the consumer's batch transaction with
+its inbox rows (backbone), and once per generation (`aplicado`). A known type whose data lacks
+what reporting reads goes to the dead-letter topic (`DeadLetter`, no retries): the handler
+raises, the runner retries the run's events one at a time, and only that one is set aside. A
+type reporting does not know, on a topic it reads, is skipped with a warning log line and
+counted, never a crash: producers may add event types before reporting learns them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from juntos_events.consumer import DeadLetter, Handler, Subscriptions
+from juntos_events.consumer import BatchHandler, DeadLetter, Subscriptions
 from juntos_events.envelope import Envelope
 from juntos_events.logs import get_logger
 from prometheus_client import Counter
@@ -41,25 +45,33 @@ def saltar_desconocido(envelope: Envelope, donde: str) -> None:
     )
 
 
-async def proyectar(envelope: Envelope, conn: AsyncConnection) -> None:
+def _en_vivo(envelope: Envelope) -> None:
+    saltar_desconocido(envelope, "live")
+
+
+async def proyectar(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     try:
-        await handlers.aplicar_en_vivo(conn, envelope)
-    except handlers.EventoDesconocido:
-        saltar_desconocido(envelope, "live")
+        await handlers.aplicar_en_vivo(conn, envelopes, _en_vivo)
     except domain.EventoInvalido as exc:
-        raise DeadLetter(f"{envelope.event_type} lacks what reporting reads: {exc}") from None
+        # alone, this event goes to the dead-letter topic; in a run, the runner retries the
+        # run's events one at a time, so only the invalid one does
+        raise DeadLetter(f"lacks what reporting reads: {exc}") from None
 
 
 @dataclass
 class Suscripciones(Subscriptions):
     """Subscriptions whose unknown types (of the services read) reach `proyectar`, which logs
-    and skips them, instead of being ignored silently by the runner."""
+    and skips them, in the same runs as the known ones, instead of being ignored silently."""
 
     servicios: set[str] = field(default_factory=set)
 
-    def handler_for(self, envelope: Envelope) -> Handler | None:
-        handler = super().handler_for(envelope)
-        if handler is None and envelope.service in self.servicios:
+    def batch_handler_for(self, envelope: Envelope) -> BatchHandler | None:
+        handler = super().batch_handler_for(envelope)
+        if (
+            handler is None
+            and envelope.service in self.servicios
+            and self.handler_for(envelope) is None
+        ):
             return proyectar
         return handler
 
@@ -68,5 +80,8 @@ class Suscripciones(Subscriptions):
 
 
 subscriptions = Suscripciones(servicios=domain.servicios_leidos())
-for _servicio, _tipo in sorted({*domain.LECTURAS, *domain.CONOCIDOS_SIN_USO}):
-    subscriptions.on(_servicio, _tipo)(proyectar)
+for _servicio in sorted(domain.servicios_leidos()):
+    subscriptions.on_batch(
+        _servicio,
+        *sorted(t for s, t in {*domain.LECTURAS, *domain.CONOCIDOS_SIN_USO} if s == _servicio),
+    )(proyectar)

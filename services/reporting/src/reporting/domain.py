@@ -193,6 +193,87 @@ def avanzar(
     return avance
 
 
+FilasEnMemoria = dict[tuple[str, datetime], tuple[datetime | None, Valores]]
+"""Some rows of one entity's history, held in memory while a batch is folded:
+(sub, valid_from) -> (valid_to or None while open, values)."""
+
+
+def avanzar_en_memoria(filas: FilasEnMemoria, nuevas: Mapping[str, Valores], t: datetime) -> None:
+    """`avanzar` applied to rows held in memory, for a fact at `t` >= every open row's start.
+
+    `filas` must hold the entity's open rows and those that ended at `t` (the ones `avanzar`
+    reads); it is changed in place exactly as the table's rows would be.
+    """
+    vigentes = {sub: (desde, v) for (sub, desde), (hasta, v) in filas.items() if hasta is None}
+    terminan = {sub: (desde, v) for (sub, desde), (hasta, v) in filas.items() if hasta == t}
+    avance = avanzar(vigentes, {sub: v for sub, (_, v) in terminan.items()}, nuevas, t)
+    for sub in avance.borrar:
+        del filas[(sub, t)]
+    for sub in avance.cerrar:
+        desde, valores = vigentes[sub]
+        filas[(sub, desde)] = (t, valores)
+    for sub in avance.reabrir:
+        desde, valores = terminan[sub]
+        filas[(sub, desde)] = (None, valores)
+    for sub, valores in avance.insertar:
+        filas[(sub, t)] = (None, valores)
+
+
+def tardio(ultimo: datetime | None, hechos: Iterable[tuple[datetime, Any]]) -> bool:
+    """Whether one of an entity's facts (in arrival order) is older than the newest one before
+    it (`ultimo`: the stored state's time): applied one by one, that fact forces a refold."""
+    for t, _ in hechos:
+        if ultimo is not None and t < ultimo:
+            return True
+        ultimo = t
+    return False
+
+
+def seguir(
+    estado: Mapping[str, Any],
+    hechos: Iterable[tuple[datetime, Mapping[str, Any]]],
+    varias: Sequence[Filas],
+    filas: Sequence[FilasEnMemoria],
+) -> Estado:
+    """Fold an entity's facts (none older than its newest one, in arrival order) into its state
+    and, per history `varias[i]`, its rows `filas[i]` held in memory, as applying the facts one
+    at a time would (`avanzar` for each fact that changes a history's rows); the final state."""
+    actual = dict(estado)
+    for t, cambio in hechos:
+        despues = evolucionar(actual, cambio)
+        for leer, suyas in zip(varias, filas, strict=True):
+            nuevas = leer(despues)
+            if nuevas != leer(actual):
+                avanzar_en_memoria(suyas, nuevas, t)
+        actual = despues
+    return actual
+
+
+@dataclass
+class Escritura:
+    """What turns some rows of a history into others, as three set-based statements: rows to
+    delete, rows whose end changes (closed, or reopened: None), rows to insert."""
+
+    borrar: list[tuple[str, str, datetime]] = field(default_factory=list)
+    terminar: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
+    insertar: list[tuple[str, str, datetime, datetime | None, Valores]] = field(
+        default_factory=list
+    )
+
+    def entidad(self, clave: str, antes: FilasEnMemoria, despues: FilasEnMemoria) -> None:
+        """Add what turns entity `clave`'s rows `antes` into `despues`."""
+        for (sub, desde), (hasta, valores) in antes.items():
+            nueva = despues.get((sub, desde))
+            if nueva is None or nueva[1] != valores:
+                self.borrar.append((clave, sub, desde))
+            elif nueva[0] != hasta:
+                self.terminar.append((clave, sub, desde, nueva[0]))
+        for (sub, desde), (hasta, valores) in despues.items():
+            vieja = antes.get((sub, desde))
+            if vieja is None or vieja[1] != valores:
+                self.insertar.append((clave, sub, desde, hasta, valores))
+
+
 # --- what reporting reads of each event ---------------------------------------------------
 
 

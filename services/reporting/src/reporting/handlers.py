@@ -1,15 +1,18 @@
 """Applying events to a generation of the projections: the SQL side of `domain`.
 
-The live consumer and a rebuild both call `aplicar`, each in its own transaction and on its own
-generation schemas, so they write the same rows the same way.
+The live consumer (`aplicar_lote`, a partition batch's run at a time) and a rebuild's catch-up
+(`aplicar`, the batch of one) go through the same code, each in its own transaction and on its
+own generation schemas, so they write the same rows the same way. A batch costs a constant
+number of set-based statements per projection and history (see `_historia`), not several per
+event.
 
 - Idempotence: an event is applied to a generation once, guarded by that generation's `aplicado`
   table (the consumer's inbox already absorbs plain redelivery; this also covers DLQ replays,
   which reach a rebuild twice, and the live/rebuild overlap at the swap).
 - Order: a fact not older than its entity's newest one extends the history in place
-  (`domain.avanzar`); an older one (a late event, e.g. a DLQ replay) is *inserted at its place*:
-  the entity's history is refolded from all its facts (`domain.tramos`), so it reads exactly as
-  if the events had come in order.
+  (`domain.avanzar`, on the rows read into memory, in event order); an older one (a late event,
+  e.g. a DLQ replay) is *inserted at its place*: the entity's history is refolded from all its
+  facts (`domain.tramos`), so it reads exactly as if the events had come in order.
 - Live generations: every reader and the live consumer hold a shared advisory lock for their
   transaction while they use the pointer; a rebuild's swap takes it exclusively, so nobody reads
   a schema that is being retired and no live batch straddles the swap.
@@ -19,9 +22,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from juntos_events.envelope import Envelope
@@ -30,8 +34,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reporting import domain, proyecciones
-from reporting.domain import Hecho, Punto, Valores
-from reporting.proyecciones import PROYECCIONES, Historia, Proyeccion, validar_esquema
+from reporting.domain import Hecho, Operacion, Punto
+from reporting.proyecciones import PROYECCIONES, Historia, Proyeccion, TablaPuntos, validar_esquema
 
 log = get_logger(__name__)
 
@@ -72,249 +76,332 @@ async def _esquemas_de_la_transaccion(conn: AsyncConnection) -> dict[str, str]:
     return esquemas
 
 
-async def aplicar_en_vivo(conn: AsyncConnection, envelope: Envelope) -> int:
-    """The live consumer's handler: apply to the live generation of every projection."""
-    if (envelope.service, envelope.event_type) in domain.CONOCIDOS_SIN_USO:
-        return 0
-    esquemas = await _esquemas_de_la_transaccion(conn)
-    return await aplicar(conn, envelope, esquemas)
-
-
-# --- applying one event -------------------------------------------------------------------
-
-
-async def aplicar(
+async def aplicar_en_vivo(
     conn: AsyncConnection,
-    envelope: Envelope,
-    esquemas: Mapping[str, str],
+    envelopes: Sequence[Envelope],
+    desconocido: Callable[[Envelope], None],
 ) -> int:
-    """Apply `envelope` to the projections in `esquemas` (name -> schema); how many took it.
+    """The live consumer's handler: apply a run of events to the live generation of every
+    projection (schemas read once per transaction, not at all for a run reporting does not use)."""
+    leidos = leer(envelopes, desconocido)
+    if not any(leido.operaciones for leido in leidos):
+        return 0
+    return await _escribir(conn, leidos, await _esquemas_de_la_transaccion(conn))
 
-    Raises EventoDesconocido for a type reporting does not know and domain.EventoInvalido for
-    a known type whose data lacks what reporting reads; writes nothing in both cases.
+
+# --- applying events ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leido:
+    """An event and the facts it means, by projection ({} for a type reporting does not use)."""
+
+    envelope: Envelope
+    operaciones: Mapping[str, list[Operacion]]
+
+
+def leer(
+    envelopes: Sequence[Envelope], desconocido: Callable[[Envelope], None] | None = None
+) -> list[Leido]:
+    """What each event means, in order, before anything is written.
+
+    Raises domain.EventoInvalido for a known type whose data lacks what reporting reads, and
+    EventoDesconocido for a type reporting does not know unless `desconocido` takes it (it is
+    then skipped; `desconocido` is called only once every event was read, so a run with an
+    invalid event reports nothing twice when the consumer retries its events one by one).
     """
-    try:
-        por_proyeccion = domain.operaciones(
-            envelope.service, envelope.event_type, envelope.data, envelope.time
-        )
-    except KeyError:
-        raise EventoDesconocido(f"{envelope.service}.{envelope.event_type}") from None
+    leidos = []
+    desconocidos = []
+    for envelope in envelopes:
+        try:
+            operaciones = domain.operaciones(
+                envelope.service, envelope.event_type, envelope.data, envelope.time
+            )
+        except KeyError:
+            if desconocido is None:
+                raise EventoDesconocido(f"{envelope.service}.{envelope.event_type}") from None
+            desconocidos.append(envelope)
+            continue
+        except domain.EventoInvalido as exc:
+            raise domain.EventoInvalido(f"{envelope.event_type} {envelope.id}: {exc}") from None
+        leidos.append(Leido(envelope, operaciones))
+    for envelope in desconocidos:
+        assert desconocido is not None
+        desconocido(envelope)
+    return leidos
+
+
+async def aplicar(conn: AsyncConnection, envelope: Envelope, esquemas: Mapping[str, str]) -> int:
+    """Apply one event (the rebuild's catch-up and swap): `aplicar_lote` of one."""
+    return await aplicar_lote(conn, [envelope], esquemas)
+
+
+async def aplicar_lote(
+    conn: AsyncConnection,
+    envelopes: Sequence[Envelope],
+    esquemas: Mapping[str, str],
+    desconocido: Callable[[Envelope], None] | None = None,
+) -> int:
+    """Apply `envelopes`, in order, to the projections in `esquemas` (name -> schema); how many
+    (event, projection) applications there were.
+
+    The rows are exactly those of applying the events one at a time, and the statements are a
+    constant number per projection and history, whatever the number of events (see
+    `_historia`). Raises as `leer` does, having written nothing.
+    """
+    return await _escribir(conn, leer(envelopes, desconocido), esquemas)
+
+
+async def _escribir(
+    conn: AsyncConnection, leidos: Sequence[Leido], esquemas: Mapping[str, str]
+) -> int:
     aplicadas = 0
-    for nombre, operaciones in por_proyeccion.items():
-        esquema = esquemas.get(nombre)
-        if esquema is None:
+    for nombre, esquema in esquemas.items():
+        eventos = [(x.envelope, x.operaciones[nombre]) for x in leidos if nombre in x.operaciones]
+        if not eventos:
             continue
-        if not await _marcar(conn, esquema, envelope.id, envelope.time):
-            continue
+        nuevos = await _marcar(conn, esquema, eventos)
+        aplicadas += len(nuevos)
         proyeccion = PROYECCIONES[nombre]
-        for operacion in operaciones:
-            if isinstance(operacion, Hecho):
-                historia = proyeccion.historia(operacion.entidad)
-                await _hecho(conn, esquema, historia, operacion, envelope.time)
-            else:
-                await _punto(conn, esquema, proyeccion, operacion)
-        aplicadas += 1
+        hechos: dict[str, list[tuple[datetime, Hecho]]] = defaultdict(list)
+        puntos: dict[str, list[Punto]] = defaultdict(list)
+        for t, operaciones in nuevos:
+            for operacion in operaciones:
+                if isinstance(operacion, Hecho):
+                    hechos[operacion.entidad].append((t, operacion))
+                else:
+                    puntos[operacion.tabla].append(operacion)
+        for tabla, suyos in hechos.items():
+            await _historia(conn, esquema, proyeccion.historia(tabla), suyos)
+        for tabla, suyos in puntos.items():
+            await conn.exec_driver_sql(
+                sentencia_puntos(esquema, proyeccion, tabla),
+                (filas_de_puntos(proyeccion.puntos_de(tabla), suyos),),
+            )
     return aplicadas
 
 
-async def _marcar(conn: AsyncConnection, esquema: str, event_id: str, t: datetime) -> bool:
-    """Record the event in the generation; False if it had been applied already."""
-    fila = await conn.exec_driver_sql(
-        f"INSERT INTO {esquema}.aplicado (event_id, t) VALUES ($1, $2)"
-        " ON CONFLICT DO NOTHING RETURNING 1",
-        (event_id, t),
+def sentencia_aplicado(esquema: str) -> str:
+    """Record events ($1 ids, $2 times) in a generation; RETURNING the ids it did not have (a
+    DLQ replay, or the same id twice in one statement, comes back once)."""
+    return (
+        f"INSERT INTO {esquema}.aplicado (event_id, t)"
+        " SELECT * FROM unnest($1::text[], $2::timestamptz[])"
+        " ON CONFLICT DO NOTHING RETURNING event_id"
     )
-    return fila.first() is not None
+
+
+async def _marcar(
+    conn: AsyncConnection, esquema: str, eventos: Sequence[tuple[Envelope, list[Operacion]]]
+) -> list[tuple[datetime, list[Operacion]]]:
+    """Record the events in the generation; the (time, facts) of those it had not applied, in
+    order (an id seen twice counts the first time)."""
+    ids = [envelope.id for envelope, _ in eventos]
+    resultado = await conn.exec_driver_sql(
+        sentencia_aplicado(esquema), (ids, [envelope.time for envelope, _ in eventos])
+    )
+    nuevos = {fila[0] for fila in resultado}
+    aplicar = []
+    for envelope, operaciones in eventos:
+        if envelope.id in nuevos:
+            nuevos.discard(envelope.id)
+            aplicar.append((envelope.time, operaciones))
+    return aplicar
 
 
 # --- histories ----------------------------------------------------------------------------
 
 
+def _unnest(tipos: Sequence[str], desde: int = 1) -> str:
+    """`unnest($1::t1[], ...) AS u(c1, ...)`: one array parameter per column."""
+    arrays = ", ".join(f"${i}::{tipo}[]" for i, tipo in enumerate(tipos, start=desde))
+    return f"unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(1, len(tipos) + 1))})"
+
+
 @dataclass(frozen=True)
 class _Sql:
-    """The statements of one history in one schema (built once per pair)."""
+    """The set-based statements of one history in one schema (built once per pair): every
+    parameter is an array, one element per entity or row, so one statement serves a batch."""
 
     historia: Historia
-    tabla: str
-    hechos: str
-    actual: str
-    leer_actual: str
-    guardar_hecho: str
-    guardar_actual: str
-    filas_en: str
-    borrar: str
-    cerrar: str
-    reabrir: str
-    insertar: str
+    leer_actuales: str
+    guardar_actuales: str
+    guardar_hechos: str
     leer_hechos: str
-    borrar_todo: str
-    por_subs: dict[str, str]
-    """A history with sub-keys changes many rows of an entity at once (a board's 45 LB): the
-    set-based forms of borrar, cerrar, reabrir and insertar, one statement each (one round
-    trip, and one firing of the count triggers instead of one per row)."""
+    filas_abiertas: str
+    borrar_filas: str
+    terminar_filas: str
+    insertar_filas: str
+    borrar_claves: str
 
     @staticmethod
     @functools.cache
     def de(esquema: str, h: Historia) -> _Sql:
         tabla = f"{esquema}.{h.tabla}"
-        cols = ", ".join(h.nombres)
-        sub_col = h.sub or "''"
-        con_sub = f" AND {h.sub} = $2" if h.sub else ""
-        # parameter numbers: $1 entity, $2 sub (if any), then the time / values
-        n = 3 if h.sub else 2
-        valores = ", ".join(f"${i}" for i in range(n + 1, n + 1 + len(h.nombres)))
-        claves = ", ".join([h.clave, *([h.sub] if h.sub else [])])
+        llave = [h.clave, *([h.sub] if h.sub else []), "valid_from"]
+        tipos_llave = ["text", *(["text"] if h.sub else []), "timestamptz"]
+        es_fila = " AND ".join(f"x.{c} = u.c{i}" for i, c in enumerate(llave, start=1))
+        fin = f"u.c{len(llave) + 1}"
+        valores = ", ".join(
+            f"u.c{i}" for i in range(len(llave) + 2, len(llave) + 2 + len(h.nombres))
+        )
+        cols = ", ".join(f"x.{n}" for n in h.nombres)
+        sub = f"x.{h.sub}" if h.sub else "''"
+        sin_fin = "CASE WHEN x.valid_to = 'infinity' THEN NULL ELSE x.valid_to END"
+        estado = _unnest(["text", "timestamptz", "text"])
         return _Sql(
             historia=h,
-            tabla=tabla,
-            hechos=f"{tabla}_hecho",
-            actual=f"{tabla}_actual",
-            leer_actual=f"SELECT t, estado FROM {tabla}_actual WHERE clave = $1",
-            guardar_hecho=f"INSERT INTO {tabla}_hecho (clave, t, cambio) VALUES ($1, $2, $3)",
-            guardar_actual=(
-                f"INSERT INTO {tabla}_actual (clave, t, estado) VALUES ($1, $2, $3)"
-                " ON CONFLICT (clave) DO UPDATE SET t = EXCLUDED.t, estado = EXCLUDED.estado"
+            leer_actuales=(
+                f"SELECT clave, t, estado FROM {tabla}_actual WHERE clave = ANY($1::text[])"
             ),
-            filas_en=(
-                f"SELECT {sub_col}, valid_from, valid_to = 'infinity', {cols} FROM {tabla}"
-                f" WHERE {h.clave} = $1 AND (valid_to = 'infinity' OR valid_to = $2)"
+            guardar_actuales=(
+                f"INSERT INTO {tabla}_actual (clave, t, estado) SELECT u.c1, u.c2, u.c3::jsonb"
+                f" FROM {estado} ON CONFLICT (clave)"
+                " DO UPDATE SET t = EXCLUDED.t, estado = EXCLUDED.estado"
             ),
-            borrar=f"DELETE FROM {tabla} WHERE {h.clave} = $1{con_sub} AND valid_from = ${n}",
-            cerrar=(
-                f"UPDATE {tabla} SET valid_to = ${n} WHERE {h.clave} = $1{con_sub}"
-                " AND valid_to = 'infinity'"
+            # arrival order is the facts' `seq`: ordinality keeps the batch's order
+            guardar_hechos=(
+                f"INSERT INTO {tabla}_hecho (clave, t, cambio) SELECT u.c1, u.c2, u.c3::jsonb"
+                f" FROM {estado[: estado.index(' AS ')]} WITH ORDINALITY AS u(c1, c2, c3, n)"
+                " ORDER BY u.n"
             ),
-            reabrir=(
-                f"UPDATE {tabla} SET valid_to = 'infinity' WHERE {h.clave} = $1{con_sub}"
-                f" AND valid_to = ${n}"
+            leer_hechos=(
+                f"SELECT clave, t, cambio FROM {tabla}_hecho WHERE clave = ANY($1::text[])"
+                " ORDER BY clave, t, seq"
             ),
-            insertar=(
-                f"INSERT INTO {tabla} ({claves}, valid_from, valid_to, {cols})"
-                f" VALUES ($1, {'$2, ' if h.sub else ''}${n}, 'infinity', {valores})"
+            # per entity ($1) its open rows and those that ended at its newest fact's time ($2)
+            filas_abiertas=(
+                f"SELECT x.{h.clave}, {sub}, x.valid_from, {sin_fin},"
+                f" {cols} FROM {tabla} x JOIN {_unnest(['text', 'timestamptz'])}"
+                f" ON x.{h.clave} = u.c1 WHERE x.valid_to = 'infinity' OR x.valid_to = u.c2"
             ),
-            leer_hechos=f"SELECT t, cambio FROM {tabla}_hecho WHERE clave = $1 ORDER BY t, seq",
-            borrar_todo=f"DELETE FROM {tabla} WHERE {h.clave} = $1",
-            por_subs=_por_subs(tabla, h) if h.sub else {},
+            borrar_filas=f"DELETE FROM {tabla} x USING {_unnest(tipos_llave)} WHERE {es_fila}",
+            terminar_filas=(
+                f"UPDATE {tabla} x SET valid_to = coalesce({fin}, 'infinity')"
+                f" FROM {_unnest([*tipos_llave, 'timestamptz'])} WHERE {es_fila}"
+            ),
+            insertar_filas=(
+                f"INSERT INTO {tabla} ({', '.join(llave)}, valid_to, {', '.join(h.nombres)})"
+                f" SELECT {', '.join(f'u.c{i}' for i in range(1, len(llave) + 1))},"
+                f" coalesce({fin}, 'infinity'), {valores}"
+                f" FROM {_unnest([*tipos_llave, 'timestamptz', *(t for _, t in h.columnas)])}"
+            ),
+            borrar_claves=f"DELETE FROM {tabla} WHERE {h.clave} = ANY($1::text[])",
         )
 
-    def params(self, clave: str, sub: str, *resto: Any) -> tuple[Any, ...]:
-        return (clave, sub, *resto) if self.historia.sub else (clave, *resto)
+    def columnas(self, filas: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+        """Rows (clave, sub, ...) as one array per column (no `sub` if the history has none)."""
+        columnas = _por_columna(filas)
+        return columnas if self.historia.sub else (columnas[0], *columnas[2:])
 
 
-def _por_subs(tabla: str, h: Historia) -> dict[str, str]:
-    """Statements on rows of entity $1 whose sub-key is in $2 (an array), at time $3."""
-    en = f"{h.clave} = $1 AND {h.sub} = ANY($2::text[])"
-    columnas = ", ".join(h.nombres)
-    arrays = ", ".join(f"${i}::{tipo}[]" for i, (_, tipo) in enumerate(h.columnas, start=4))
-    return {
-        "borrar": f"DELETE FROM {tabla} WHERE {en} AND valid_from = $3",
-        "cerrar": f"UPDATE {tabla} SET valid_to = $3 WHERE {en} AND valid_to = 'infinity'",
-        "reabrir": f"UPDATE {tabla} SET valid_to = 'infinity' WHERE {en} AND valid_to = $3",
-        "insertar": (
-            f"INSERT INTO {tabla} ({h.clave}, {h.sub}, valid_from, valid_to, {columnas})"
-            f" SELECT $1, u.sub, $3, 'infinity', {', '.join(f'u.{c}' for c in h.nombres)}"
-            f" FROM unnest($2::text[], {arrays}) AS u(sub, {columnas})"
-        ),
+def _por_columna(filas: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """Rows as one list per column: the array parameters of a set-based statement."""
+    return tuple(list(columna) for columna in zip(*filas, strict=True))
+
+
+async def _historia(
+    conn: AsyncConnection, esquema: str, h: Historia, hechos: Sequence[tuple[datetime, Hecho]]
+) -> None:
+    """Apply a batch's facts of history `h` (and of those derived from it), in order.
+
+    A constant number of statements, whatever the number of facts and entities: read the
+    entities' states (`_actual`), store the facts (`_hecho`), read the rows they can touch (open,
+    or ended at the entity's newest fact), fold each entity's facts over them in memory in event
+    order (`domain.seguir`: `avanzar` per fact, so the same-instant cases give what they give one
+    by one), then write the difference (deletes, new ends, inserts) and the new states. An
+    entity with a fact older than its newest one (a late event) is refolded from all its facts
+    instead (`_replegar`), as it would be one by one.
+    """
+    sql = _Sql.de(esquema, h)
+    por_clave: dict[str, list[tuple[datetime, Mapping[str, Any]]]] = defaultdict(list)
+    for t, hecho in hechos:
+        por_clave[hecho.clave].append((t, hecho.cambio))
+    actuales = {
+        clave: (t, json_de(estado))
+        for clave, t, estado in await conn.exec_driver_sql(sql.leer_actuales, (list(por_clave),))
     }
-
-
-async def _hecho(
-    conn: AsyncConnection, esquema: str, h: Historia, hecho: Hecho, t: datetime
-) -> None:
-    sql = _Sql.de(esquema, h)
-    actual = (await conn.exec_driver_sql(sql.leer_actual, (hecho.clave,))).first()
-    await conn.exec_driver_sql(sql.guardar_hecho, (hecho.clave, t, json.dumps(hecho.cambio)))
-    if actual is not None and t < actual[0]:
-        await _replegar(conn, esquema, h, hecho.clave)
-        log.info(
-            "late event placed in its history", tabla=h.tabla, clave=hecho.clave, t=t.isoformat()
+    await conn.exec_driver_sql(
+        sql.guardar_hechos, _por_columna([(x.clave, t, json.dumps(x.cambio)) for t, x in hechos])
+    )
+    tardias = {
+        clave: None
+        for clave, suyos in por_clave.items()
+        if domain.tardio(actuales[clave][0] if clave in actuales else None, suyos)
+    }
+    en_orden = [clave for clave in por_clave if clave not in tardias]
+    historias = h.con_derivadas()
+    ultimos = {clave: actuales[clave][0] for clave in en_orden if clave in actuales}
+    leidas = [await _filas_abiertas(conn, _Sql.de(esquema, d), ultimos) for d in historias]
+    escrituras = [domain.Escritura() for _ in historias]
+    estados = []
+    for clave in en_orden:
+        antes = [filas.get(clave, {}) for filas in leidas]
+        despues = [dict(filas) for filas in antes]
+        estado = domain.seguir(
+            actuales[clave][1] if clave in actuales else {},
+            por_clave[clave],
+            [d.filas for d in historias],
+            despues,
         )
-        return
-    antes = json_de(actual[1]) if actual is not None else {}
-    despues = domain.evolucionar(antes, hecho.cambio)
-    for historia in h.con_derivadas():
-        nuevas = historia.filas(despues)
-        if nuevas != historia.filas(antes):
-            sql_h = _Sql.de(esquema, historia)
-            vigentes, terminan = await _filas_en(conn, sql_h, hecho.clave, t)
-            avance = domain.avanzar(vigentes, terminan, nuevas, t)
-            await _avanzar(conn, sql_h, hecho.clave, t, avance)
-    await conn.exec_driver_sql(sql.guardar_actual, (hecho.clave, t, json.dumps(despues)))
+        for escritura, a, b in zip(escrituras, antes, despues, strict=True):
+            escritura.entidad(clave, a, b)
+        estados.append((clave, por_clave[clave][-1][0], json.dumps(estado)))
+    for d, escritura in zip(historias, escrituras, strict=True):
+        await _escribir_filas(conn, _Sql.de(esquema, d), escritura)
+    if estados:
+        await conn.exec_driver_sql(sql.guardar_actuales, _por_columna(estados))
+    if tardias:
+        await _replegar(conn, esquema, h, list(tardias))
+        log.info("late events placed in their histories", tabla=h.tabla, entidades=len(tardias))
 
 
-async def _filas_en(
-    conn: AsyncConnection, sql: _Sql, clave: str, t: datetime
-) -> tuple[dict[str, tuple[datetime, Valores]], dict[str, Valores]]:
-    vigentes: dict[str, tuple[datetime, Valores]] = {}
-    terminan: dict[str, Valores] = {}
-    for sub, desde, abierta, *valores in await conn.exec_driver_sql(sql.filas_en, (clave, t)):
-        if abierta:
-            vigentes[sub] = (desde, tuple(valores))
-        else:
-            terminan[sub] = tuple(valores)
-    return vigentes, terminan
-
-
-async def _avanzar(
-    conn: AsyncConnection, sql: _Sql, clave: str, t: datetime, avance: domain.Avance
-) -> None:
-    cambios = {"borrar": avance.borrar, "cerrar": avance.cerrar, "reabrir": avance.reabrir}
-    if sql.por_subs:
-        for que, subs in cambios.items():
-            if subs:
-                await conn.exec_driver_sql(sql.por_subs[que], (clave, list(subs), t))
-        if avance.insertar:
-            subs = [sub for sub, _ in avance.insertar]
-            columnas = [list(c) for c in zip(*(v for _, v in avance.insertar), strict=True)]
-            await conn.exec_driver_sql(sql.por_subs["insertar"], (clave, subs, t, *columnas))
-        return
-    for sentencia, subs in (
-        (sql.borrar, avance.borrar),
-        (sql.cerrar, avance.cerrar),
-        (sql.reabrir, avance.reabrir),
-    ):
-        if subs:
-            await conn.exec_driver_sql(sentencia, [sql.params(clave, s, t) for s in subs])
-    if avance.insertar:
-        await conn.exec_driver_sql(
-            sql.insertar, [sql.params(clave, s, t, *v) for s, v in avance.insertar]
+async def _filas_abiertas(
+    conn: AsyncConnection, sql: _Sql, ultimos: Mapping[str, datetime]
+) -> dict[str, domain.FilasEnMemoria]:
+    """Per entity, its open rows and those that ended at its newest fact (`ultimos`)."""
+    filas: dict[str, domain.FilasEnMemoria] = defaultdict(dict)
+    if ultimos:
+        resultado = await conn.exec_driver_sql(
+            sql.filas_abiertas, (list(ultimos), list(ultimos.values()))
         )
+        for clave, sub, desde, hasta, *valores in resultado:
+            filas[clave][(sub, desde)] = (hasta, tuple(valores))
+    return filas
 
 
-async def _replegar(conn: AsyncConnection, esquema: str, h: Historia, clave: str) -> None:
-    """Rewrite an entity's histories from all its facts (a late fact was just stored)."""
+async def _escribir_filas(conn: AsyncConnection, sql: _Sql, escritura: domain.Escritura) -> None:
+    """Deletes first: a row replaced at the same start is deleted, then inserted."""
+    if escritura.borrar:
+        await conn.exec_driver_sql(sql.borrar_filas, sql.columnas(escritura.borrar))
+    if escritura.terminar:
+        await conn.exec_driver_sql(sql.terminar_filas, sql.columnas(escritura.terminar))
+    if escritura.insertar:
+        filas = [(*fila[:4], *fila[4]) for fila in escritura.insertar]
+        await conn.exec_driver_sql(sql.insertar_filas, sql.columnas(filas))
+
+
+async def _replegar(conn: AsyncConnection, esquema: str, h: Historia, claves: list[str]) -> None:
+    """Rewrite entities' histories from all their facts (a late fact was just stored)."""
     sql = _Sql.de(esquema, h)
-    hechos = [
-        (t, json_de(cambio)) for t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (clave,))
-    ]
-    historias, estado = domain.tramos_de_varias(hechos, [d.filas for d in h.con_derivadas()])
-    for derivada, historia in zip(h.con_derivadas(), historias, strict=True):
-        await _reescribir(conn, _Sql.de(esquema, derivada), clave, historia)
-    ultimo = hechos[-1][0]
-    await conn.exec_driver_sql(sql.guardar_actual, (clave, ultimo, json.dumps(estado)))
-
-
-async def _reescribir(
-    conn: AsyncConnection, sql: _Sql, clave: str, historia: list[domain.Tramo]
-) -> None:
-    h = sql.historia
-    await conn.exec_driver_sql(sql.borrar_todo, (clave,))
-    abiertas = []
-    cerradas = []
-    for tramo in historia:
-        if tramo.hasta is None:
-            abiertas.append(sql.params(clave, tramo.sub, tramo.desde, *tramo.valores))
-        else:
-            cerradas.append(sql.params(clave, tramo.sub, tramo.desde, *tramo.valores))
-            cerradas[-1] = (*cerradas[-1], tramo.hasta)
-    if abiertas:
-        await conn.exec_driver_sql(sql.insertar, abiertas)
-    if cerradas:
-        # insert as open, then close at the stored end (the last parameter)
-        n = 3 if h.sub else 2
-        fin = n + len(h.nombres) + 1
-        insertar_cerrada = sql.insertar.replace("'infinity'", f"${fin}", 1)
-        await conn.exec_driver_sql(insertar_cerrada, cerradas)
+    hechos: dict[str, list[tuple[datetime, Any]]] = defaultdict(list)
+    for clave, t, cambio in await conn.exec_driver_sql(sql.leer_hechos, (claves,)):
+        hechos[clave].append((t, json_de(cambio)))
+    historias = h.con_derivadas()
+    escrituras = [domain.Escritura() for _ in historias]
+    estados = []
+    for clave, suyos in hechos.items():
+        tramos, estado = domain.tramos_de_varias(suyos, [d.filas for d in historias])
+        for escritura, tramos_de_una in zip(escrituras, tramos, strict=True):
+            escritura.insertar += [
+                (clave, x.sub, x.desde, x.hasta, x.valores) for x in tramos_de_una
+            ]
+        estados.append((clave, suyos[-1][0], json.dumps(estado)))
+    for d, escritura in zip(historias, escrituras, strict=True):
+        sql_d = _Sql.de(esquema, d)
+        await conn.exec_driver_sql(sql_d.borrar_claves, (claves,))
+        await _escribir_filas(conn, sql_d, escritura)
+    await conn.exec_driver_sql(sql.guardar_actuales, _por_columna(estados))
 
 
 def json_de(valor: Any) -> Any:
@@ -325,23 +412,21 @@ def json_de(valor: Any) -> Any:
 # --- point facts --------------------------------------------------------------------------
 
 
-async def _punto(conn: AsyncConnection, esquema: str, p: Proyeccion, punto: Punto) -> None:
-    nombres = [n for n, _ in p.puntos_de(punto.tabla).columnas]
-    await conn.exec_driver_sql(
-        sentencia_punto(esquema, p, punto.tabla), tuple(punto.fila[n] for n in nombres)
-    )
-
-
 @functools.cache
-def sentencia_punto(esquema: str, p: Proyeccion, tabla_puntos: str) -> str:
-    """The INSERT of one point row (parameters in the table's column order)."""
+def sentencia_puntos(esquema: str, p: Proyeccion, tabla_puntos: str) -> str:
+    """The INSERT of a batch's rows of a point table, given as one JSON array ($1)."""
     definicion = p.puntos_de(tabla_puntos)
-    nombres = [n for n, _ in definicion.columnas]
-    valores = ", ".join(f"${i}" for i in range(1, len(nombres) + 1))
+    nombres = ", ".join(n for n, _ in definicion.columnas)
+    tipos = ", ".join(f"{n} {t}" for n, t in definicion.columnas)
     tabla = f"{esquema}.{definicion.tabla}"
-    sentencia = f"INSERT INTO {tabla} ({', '.join(nombres)}) VALUES ({valores})"
+    sentencia = (
+        f"INSERT INTO {tabla} ({nombres}) SELECT {nombres}"
+        f" FROM jsonb_to_recordset($1::jsonb) AS x({tipos})"
+    )
     if definicion.primero:
-        otros = ", ".join(f"{n} = EXCLUDED.{n}" for n in nombres if n != definicion.llave)
+        otros = ", ".join(
+            f"{n} = EXCLUDED.{n}" for n, _ in definicion.columnas if n != definicion.llave
+        )
         sentencia += (
             f" ON CONFLICT ({definicion.llave}) DO UPDATE SET {otros}"
             f" WHERE EXCLUDED.t < {definicion.tabla}.t"
@@ -349,6 +434,24 @@ def sentencia_punto(esquema: str, p: Proyeccion, tabla_puntos: str) -> str:
     else:
         sentencia += " ON CONFLICT DO NOTHING"
     return sentencia
+
+
+def filas_de_puntos(definicion: TablaPuntos, puntos: Sequence[Punto]) -> str:
+    """The rows of `sentencia_puntos`: one per key, the one applying them one by one keeps (the
+    first; for a `primero` table the earliest in event time, the first of equals)."""
+    elegidas: dict[Any, Mapping[str, Any]] = {}
+    for punto in puntos:
+        llave = punto.fila[definicion.llave]
+        vieja = elegidas.get(llave)
+        if vieja is None or (definicion.primero and punto.fila["t"] < vieja["t"]):
+            elegidas[llave] = punto.fila
+    return json.dumps(list(elegidas.values()), default=_iso)
+
+
+def _iso(valor: Any) -> str:
+    if isinstance(valor, date):  # datetime too
+        return valor.isoformat()
+    raise TypeError(f"not JSON: {type(valor).__name__}")
 
 
 # --- generations --------------------------------------------------------------------------
