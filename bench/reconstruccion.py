@@ -37,7 +37,7 @@ from reporting.reconstruccion import particiones
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import Phase, Result
-from bench.servers import Servers
+from bench.servers import Servers, empty_topics
 from bench.workload import progress
 
 SERVICIOS = ("enrollment", "accompaniment", "offer")
@@ -192,6 +192,7 @@ async def reconstruir(servers: Servers) -> tuple[Phase, int, dict[str, float]]:
 
 
 async def run(servers: Servers, events: int) -> Result:
+    await empty_topics(servers.kafka.bootstrap)  # read from offset 0: only this bench's events
     publicados = await llenar(servers, events)
     crudo, leidos_crudo = await leer_crudo(servers.kafka.bootstrap)
     proyecto, leidos, duraciones = await reconstruir(servers)

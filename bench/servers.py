@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import tempfile
@@ -53,3 +54,30 @@ def running() -> Iterator[Servers]:
                 kafka.stop()
         finally:
             postgres.stop()
+
+
+async def empty_topics(bootstrap: str) -> None:
+    """Delete every JUNTOS topic and create them again, empty: a bench that reads its topics from
+    offset 0 (a rebuild, reporting's live consumer) must not find the events of the benches that
+    ran before it in the same process."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from juntos_events.topics import PRODUCERS, ensure_topics, topics_for
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics()) & set(topics_for(PRODUCERS))
+        if existing:
+            await admin.delete_topics(sorted(existing))
+        async with asyncio.timeout(60):  # deletion completes in the background
+            while set(await admin.list_topics()) & existing:
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    async with asyncio.timeout(60):
+        while True:  # the controller may still refuse the names for a moment
+            try:
+                await ensure_topics(bootstrap)
+                return
+            except Exception:  # retried until the timeout says otherwise
+                await asyncio.sleep(0.5)

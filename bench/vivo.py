@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.consumer import consuming, timed_until_applied
 from bench.reconstruccion import SERVICIOS, llenar
 from bench.report import Phase, Result
-from bench.servers import Servers
+from bench.servers import Servers, empty_topics
 
 TABLA = (
     "CREATE TABLE evento (event_id text PRIMARY KEY, tipo text NOT NULL,"
@@ -131,6 +131,7 @@ async def crudo(servers: Servers, warm_up: int, total: int) -> Phase:
 
 
 async def run(servers: Servers, events: int) -> Result:
+    await empty_topics(servers.kafka.bootstrap)  # read from offset 0: only this bench's events
     await ensure_topics(
         servers.kafka.bootstrap, ["enrollment", "accompaniment", "offer", "territorial"]
     )
