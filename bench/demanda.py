@@ -52,6 +52,7 @@ from juntos_events.envelope import encode
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
+from juntos_testing.publishing import start_at_end
 from offer.consumers import subscriptions
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -238,36 +239,12 @@ async def produce(
         raise AssertionError(f"{sent:,} boards produced, expected {events:,}")
 
 
-async def partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-
-
-async def start_at_end(bootstrap: str, group: str, tps: list[TopicPartition]) -> None:
-    """Commit the current end offsets for `group`: it will read only what is produced next."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.commit(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
-
-
 async def start_all_at_end(
     bootstrap: str, groups: Sequence[str], topics: list[str]
 ) -> dict[TopicPartition, int]:
     """Start every group at the end of `topics`: the boards topic's offsets they read from."""
-    tps = await partitions(bootstrap, topics)
     for group in groups:
-        await start_at_end(bootstrap, group, tps)
+        tps = await start_at_end(bootstrap, group, topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -85,3 +85,57 @@ async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_uncha
     assert headers_of(record)["traceparent"] == (
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     )
+
+
+async def test_a_batch_handler_run_keeps_to_one_trace_and_its_span_continues_it(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap
+):
+    """Two requests' events on one partition: two runs, each span in its request's trace."""
+    import asyncio
+
+    from juntos_events.consumer import ConsumerRunner, Subscriptions
+
+    spans = InMemorySpanExporter()
+    setup_telemetry("test", exporter=spans)
+    tracer = trace.get_tracer("test")
+    traces = []
+    version = 0
+    for ns in ((1, 2), (3,)):
+        with tracer.start_as_current_span("POST /v1/sync") as request_span:
+            async with engine.begin() as conn:
+                events = [Demo(familia="fam-t", n=n) for n in ns]
+                await store.append(conn, "fam-t", "Familia", version, events, actor="a")
+        version += len(ns)
+        traces.append(request_span.get_span_context().trace_id)
+    await publish_outbox(engine, kafka_bootstrap)
+
+    runs: list[list[int]] = []
+    subs = Subscriptions()
+
+    @subs.on_batch(registry.service, "Demo")
+    async def demos(envelopes, conn) -> None:
+        runs.append([e.data["n"] for e in envelopes])
+
+    consumer = ConsumerRunner(
+        name="traces",
+        engine=engine,
+        bootstrap=kafka_bootstrap,
+        topics=[registry.topic],
+        subscriptions=subs,
+    )
+    task = asyncio.create_task(consumer.run())
+    async with asyncio.timeout(60):
+        while sum(map(len, runs)) < 3:
+            await asyncio.sleep(0.1)
+    consumer.stop()
+    await task
+
+    assert runs == [[1, 2], [3]]
+    process = [
+        s
+        for s in spans.get_finished_spans()
+        if s.name == f"process {registry.topic}" and s.kind == SpanKind.CONSUMER
+    ]
+    assert [s.context.trace_id for s in process] == traces
+    assert [s.attributes["messaging.batch.message_count"] for s in process] == [2, 1]
+    assert all(s.parent is not None for s in process)  # the producer's send span

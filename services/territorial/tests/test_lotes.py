@@ -12,15 +12,14 @@ from typing import Any
 
 from accompaniment.events import CasoCerrado, Evaluacion, LogrosEvaluados
 from accompaniment.events import events as accompaniment
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from juntos_catalogo import catalogo
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.envelope import Envelope, decode, encode
 from juntos_events.events import DomainEvent
 from juntos_events.migrate import upgrade
 from juntos_events.topics import dead_letter_topic, ensure_topics
-from juntos_testing.publishing import publish
+from juntos_testing.publishing import publish, start_at_end
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from territorial import queries
@@ -208,7 +207,7 @@ async def test_a_bad_board_in_a_run_is_dead_lettered_alone_and_the_rest_applied(
     await upgrade(database_url, MIGRATIONS)
     await ensure_topics(kafka_bootstrap)
     grupo = f"territorial-lotes-{uuid.uuid4()}"
-    await empezar_al_final(kafka_bootstrap, grupo, accompaniment.topic)
+    await start_at_end(kafka_bootstrap, grupo, [accompaniment.topic])
     corridas: list[list[str]] = []
     subs = Subscriptions()
 
@@ -260,24 +259,6 @@ async def test_a_bad_board_in_a_run_is_dead_lettered_alone_and_the_rest_applied(
         if dict(r.headers)["dlq_consumer"] == grupo.encode()
     ]
     assert de_este_grupo == [ids[2]]
-
-
-async def empezar_al_final(bootstrap: str, grupo: str, topic: str) -> None:
-    """Commit the topic's end offsets for `grupo`: it reads only what is published next."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (descrito,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    tps = [TopicPartition(topic, p["partition"]) for p in descrito["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=grupo)
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.commit(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
 
 
 async def leer_hasta(bootstrap: str, topic: str, ce_id: bytes) -> list[Any]:

@@ -5,10 +5,13 @@ Each batch of a partition is applied in one database transaction together with i
 committed only after that transaction. A handler registered with `on_batch` receives each run of
 consecutive events it handles in one call, so it can read and write a run's families with a few
 set-based statements instead of a few statements per event (partition order is kept: a run
-never jumps over an event of another handler). Events of a type the consumer has no handler for are
-skipped from their headers alone: no body parse, no inbox row (applying them changes nothing).
-If the batch fails, each event is retried alone (bounded, with backoff); one that still fails
-goes to the dead-letter topic with the error in its headers, and the consumer moves on.
+never jumps over an event of another handler). A run also keeps to one trace (the events one
+request produced, such as a sync batch's), so its span sits in that request's trace.
+
+Events of a type the consumer has no handler for are skipped from their headers alone: no body
+parse, no inbox row (applying them changes nothing). If the batch fails, each event is retried
+alone (bounded, with backoff); one that still fails goes to the dead-letter topic with the error
+in its headers, and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -256,7 +259,7 @@ class ConsumerRunner:
                     continue
                 fresh.discard(item.envelope.id)  # the same id twice in one batch counts once
                 to_apply.append(item)
-            for batch_handler, run in itertools.groupby(to_apply, self._batch_handler_of):
+            for (batch_handler, _), run in itertools.groupby(to_apply, self._run_of):
                 if batch_handler is None:
                     for item in run:
                         assert item.envelope is not None
@@ -264,26 +267,35 @@ class ConsumerRunner:
                 else:
                     await self._handle_run(batch_handler, list(run), conn)
 
-    def _batch_handler_of(self, item: _Item) -> BatchHandler | None:
+    def _run_of(self, item: _Item) -> tuple[BatchHandler | None, str | None]:
+        """A run: consecutive events of one batch handler and one trace (those one request
+        made, e.g. a sync batch's), so its span is a child of that request's trace."""
         assert item.envelope is not None
-        return self.subs.batch_handler_for(item.envelope)
+        handler = self.subs.batch_handler_for(item.envelope)
+        if handler is None:
+            return None, None
+        traceparent = item.envelope.traceparent
+        return handler, traceparent.split("-")[1] if traceparent and "-" in traceparent else None
 
     async def _handle_run(
         self, handler: BatchHandler, run: list[_Item], conn: AsyncConnection
     ) -> None:
-        """One span for the run, linked to each event's trace (its producer's request)."""
+        """One span for the run, a child of the first event's producer span (the run's events
+        share its trace), linked to the others' producer spans."""
         envelopes = [i.envelope for i in run if i.envelope is not None]
+        contexts = [
+            propagate.extract({TRACEPARENT: e.traceparent} if e.traceparent else {})
+            for e in envelopes[:MAX_SPAN_LINKS]
+        ]
         links = []
-        for envelope in envelopes[:MAX_SPAN_LINKS]:
-            if envelope.traceparent:
-                context = trace.get_current_span(
-                    propagate.extract({TRACEPARENT: envelope.traceparent})
-                ).get_span_context()
-                if context.is_valid:
-                    links.append(Link(context))
+        for context in contexts[1:]:
+            span_context = trace.get_current_span(context).get_span_context()
+            if span_context.is_valid:
+                links.append(Link(span_context))
         topic = run[0].record.topic
         with tracer.start_as_current_span(
             f"process {topic}",
+            context=contexts[0],
             kind=SpanKind.CONSUMER,
             links=links,
             attributes={
@@ -291,6 +303,7 @@ class ConsumerRunner:
                 "messaging.consumer.group.name": self.name,
                 "messaging.batch.message_count": len(run),
                 "messaging.destination.partition.id": str(run[0].record.partition),
+                "messaging.kafka.offset": run[0].record.offset,
                 "juntos.event_type": sorted({e.event_type for e in envelopes}),
             },
         ):

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from juntos_events.envelope import encode
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.topics import ensure_topics
@@ -48,3 +49,29 @@ async def publish(
             registry.topic, message.value, key=key.encode(), headers=list(message.headers.items())
         )
     return event_id
+
+
+async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def start_at_end(bootstrap: str, group: str, topics: list[str]) -> list[TopicPartition]:
+    """Commit the topics' end offsets for `group`: it reads only what is published next, not
+    what other tests or benches left there. Returns the partitions."""
+    tps = await partitions_of(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.commit(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+    return tps
