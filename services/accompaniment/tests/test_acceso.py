@@ -61,6 +61,9 @@ async def test_reads(anonimo: httpx.AsyncClient, app: FastAPI, familia: str) -> 
     lectores = municipio_access(MUNICIPIO, roles=(N, D, M, C))
     for path in ("", "/logros", "/visitas"):
         await assert_access_matrix(anonimo, app, "GET", f"/v1/casos/{familia}{path}", lectores)
+    await assert_access_matrix(  # the bulk board read: the single board's table
+        anonimo, app, "POST", "/v1/casos/logros", lectores, json={"familia_ids": [familia]}
+    )
     await assert_access_matrix(
         anonimo, app, "GET", f"/v1/casos?municipio={MUNICIPIO}", {**lectores, (C, "05002"): 200}
     )

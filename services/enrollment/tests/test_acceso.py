@@ -66,9 +66,13 @@ def test_every_route_declares_roles(app: FastAPI) -> None:
 async def test_reads(anonimo: httpx.AsyncClient, app: FastAPI, familia: dict) -> None:
     fid = familia["familia_id"]
     jefe = next(i for i in familia["integrantes"] if i["parentesco"] == "JEFE")
-    await assert_access_matrix(
-        anonimo, app, "GET", f"/v1/familias/{fid}", municipio_access("05001", roles=(N, D, M, C))
-    )
+    for method, url, body in (
+        ("GET", f"/v1/familias/{fid}", None),
+        ("POST", "/v1/familias/consulta", {"familia_ids": [fid]}),  # the bulk read: same rows
+    ):
+        await assert_access_matrix(
+            anonimo, app, method, url, municipio_access("05001", roles=(N, D, M, C)), json=body
+        )
     await assert_access_matrix(
         anonimo,
         app,

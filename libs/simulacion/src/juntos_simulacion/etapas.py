@@ -17,7 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from accompaniment.api import MAX_TABLEROS
 from accompaniment.ejemplos import hogar_completo, integrante_completo
+from enrollment.api import MAX_CONSULTA
 from offer.api_cupos import MAX_LINEAS
 
 from juntos_simulacion.cliente import Cliente, Rechazo, en_paralelo
@@ -28,6 +30,8 @@ CAPACIDAD = 200  # families per cogestor: enrollment's default capacity
 LOTE_SYNC = 200  # items per offline batch: accompaniment's limit
 LOTE_VINCULACIONES = 200  # acuerdos per batch: enrollment's limit
 PAGINA = 500  # enrollment's largest page
+LOTE_CONSULTA = MAX_CONSULTA  # families per bulk detail read: enrollment's limit
+LOTE_TABLEROS = MAX_TABLEROS  # boards per bulk read: accompaniment's limit
 
 
 @dataclass
@@ -128,27 +132,34 @@ def _filas_csv(ruta: Path) -> int:
 
 
 async def vinculacion(ctx: Contexto, m: Medida) -> None:
-    """Find every family (enrollment's list, then its detail for the members' ids), plan its
-    cogestor, and sign its acuerdo as that cogestor (`POST /v1/familias/{id}/vinculacion`)."""
+    """Find every family (enrollment's list, then the details of LOTE_CONSULTA at a time for the
+    members' ids), plan its cogestor, and sign its acuerdo as that cogestor (`POST
+    /v1/vinculaciones`, the field's batches)."""
     lineas = _indice_lineas(ctx.dir / "linea_base.ndjson")
     ids = [f["familia_id"] async for f in listar_familias(ctx)]
 
-    async def detalle(fid: str) -> None:
+    async def detalles(lote: list[str]) -> None:
         r = await ctx.cliente.pedir(
-            "GET", ctx.url("enrollment", f"/v1/familias/{fid}"), token(*NACIONAL)
+            "POST",
+            ctx.url("enrollment", "/v1/familias/consulta"),
+            token(*NACIONAL),
+            json={"familia_ids": lote},
         )
-        d = r.json()
-        documentos = {i["datos"]["numero_documento"]: i["integrante_id"] for i in d["integrantes"]}
-        jefe = next(i for i in d["integrantes"] if i["parentesco"] == "JEFE")
-        ctx.familias[fid] = Familia(
-            fid,
-            d["municipio"],
-            jefe["integrante_id"],
-            documentos,
-            lineas.get(jefe["datos"]["numero_documento"]),
-        )
+        for d in r.json()["familias"]:
+            documentos = {
+                i["datos"]["numero_documento"]: i["integrante_id"] for i in d["integrantes"]
+            }
+            jefe = next(i for i in d["integrantes"] if i["parentesco"] == "JEFE")
+            ctx.familias[d["familia_id"]] = Familia(
+                d["familia_id"],
+                d["municipio"],
+                jefe["integrante_id"],
+                documentos,
+                lineas.get(jefe["datos"]["numero_documento"]),
+            )
 
-    await en_paralelo(ids, detalle, ctx.concurrencia)
+    lotes = [ids[i : i + LOTE_CONSULTA] for i in range(0, len(ids), LOTE_CONSULTA)]
+    await en_paralelo(lotes, detalles, max(1, min(ctx.concurrencia, len(lotes))))
     planear_cogestores(ctx)
 
     def acuerdo(f: Familia) -> dict[str, Any]:
@@ -278,21 +289,26 @@ def _leer_linea(ruta: Path, offset: int) -> dict[str, Any]:
 
 async def plan(ctx: Contexto, m: Medida) -> None:
     """The Plan Familiar, built with the family at a PLAN_FAMILIAR visit and uploaded offline
-    (`POST /v1/sync`, `prioridades`): the first five pending LB of the board (`GET
-    /v1/casos/{id}/logros`, read beforehand, as a device syncs its families down) as
-    priorities, in board order."""
+    (`POST /v1/sync`, `prioridades`): the first five pending LB of the board as priorities, in
+    board order. The boards are read beforehand as a device syncs its families down: each
+    cogestor's in one request (`POST /v1/casos/logros`)."""
     pendientes: dict[str, list[str]] = {}
 
-    async def leer(f: Familia) -> None:
-        tablero = await ctx.cliente.pedir(
-            "GET", ctx.url("accompaniment", f"/v1/casos/{f.familia_id}/logros"), cogestor(ctx, f)
+    async def leer(lote: list[Familia]) -> None:
+        r = await ctx.cliente.pedir(
+            "POST",
+            ctx.url("accompaniment", "/v1/casos/logros"),
+            cogestor(ctx, lote[0]),
+            json={"familia_ids": [f.familia_id for f in lote]},
         )
-        pendientes[f.familia_id] = [
-            x["logro"] for x in tablero.json()["logros"] if x["estado"] == "POR_ALCANZAR"
-        ]
+        for tablero in r.json()["tableros"]:
+            pendientes[tablero["familia_id"]] = [
+                x["logro"] for x in tablero["logros"] if x["estado"] == "POR_ALCANZAR"
+            ]
 
     familias = [f for f in ctx.familias.values() if f.fecha_lb is not None]
-    await en_paralelo(familias, leer, ctx.concurrencia)
+    lotes = _lotes(familias, lambda f: f.cogestor, LOTE_TABLEROS)
+    await en_paralelo(lotes, leer, max(1, min(ctx.concurrencia, len(lotes))))
 
     def visita(f: Familia) -> dict[str, Any]:
         assert f.fecha_lb is not None
@@ -307,7 +323,7 @@ async def plan(ctx: Contexto, m: Medida) -> None:
             ],
         }
 
-    await _sincronizar(ctx, m, [f for f in familias if pendientes[f.familia_id]], visita)
+    await _sincronizar(ctx, m, [f for f in familias if pendientes.get(f.familia_id)], visita)
 
 
 # --- offer -----------------------------------------------------------------------------------
@@ -501,10 +517,10 @@ def _uuid(ctx: Contexto, *partes: str) -> str:
 
 ETAPAS = (
     ("importacion", "CLI juntos enrollment import", importacion),
-    ("vinculacion", "enrollment POST /v1/vinculaciones", vinculacion),
+    ("vinculacion", "enrollment POST /v1/familias/consulta + /v1/vinculaciones", vinculacion),
     ("cogestores", "enrollment PUT /v1/cogestores/{id}/familias", cogestores),
     ("linea_base", "accompaniment POST /v1/sync", linea_base),
-    ("plan", "accompaniment GET logros + POST /v1/sync", plan),
+    ("plan", "accompaniment POST /v1/casos/logros + /v1/sync", plan),
     ("oferta", "offer REST", oferta),
     ("asignaciones", "offer POST /v1/programas/{id}/asignacion-masiva", asignaciones),
     ("entregas", "CLI juntos offer import ruaf", entregas),

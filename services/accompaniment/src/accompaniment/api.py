@@ -29,6 +29,7 @@ from accompaniment.vocabulario import EstadoLogro, TipoVisita
 router = v1_router()
 N, D, M, C = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR
 LECTORES = (N, D, M, C)
+MAX_TABLEROS = 200  # boards per bulk read: a cogestor's families
 CONFLICTS: dict[int | str, dict[str, Any]] = {
     404: problem_doc("No accompaniment case for that family"),
     409: problem_doc("The case's state does not allow this"),
@@ -136,6 +137,21 @@ class Tablero(BaseModel):
     logros: list[FilaTablero]
 
 
+class ConsultaTableros(BaseModel):
+    familia_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_TABLEROS,
+        description=f"at most {MAX_TABLEROS} families; more: several requests",
+    )
+
+
+class Tableros(BaseModel):
+    tableros: list[Tablero] = Field(description="The families with a baseline, in the order asked")
+    sin_linea_base: list[str] = Field(
+        description="The families asked whose baseline has not been taken yet, in order"
+    )
+
+
 class PlanVista(BaseModel):
     familia_id: str
     version: int
@@ -228,18 +244,46 @@ class RespuestaSync(BaseModel):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-async def _en_alcance(conn: AsyncConnection, p: Principal, fid: str, *, escribir: bool) -> Any:
-    """The family's row, or 404/403; writes belong to the family's assigned cogestor only."""
-    fila = await queries.familia(conn, fid)
+def _negado(p: Principal, fila: Any, *, escribir: bool) -> Problem | None:
+    """The caller's refusal over a family's row (404/403), or None; writes belong to the
+    family's assigned cogestor only."""
     if fila is None:
-        raise Problem(404, "accompaniment knows no family with that id", type="not-found")
+        return Problem(404, "accompaniment knows no family with that id", type="not-found")
     if p.role is Role.COGESTOR:
         permitido = fila.cogestor_id == p.sub
     else:
         permitido = not escribir and p.can_see_municipio(fila.municipio)
     if not permitido:
-        raise Problem(403, "the family is outside your scope", type="out-of-scope")
+        return Problem(403, "the family is outside your scope", type="out-of-scope")
+    return None
+
+
+async def _en_alcance(conn: AsyncConnection, p: Principal, fid: str, *, escribir: bool) -> Any:
+    """The family's row, or 404/403."""
+    fila = await queries.familia(conn, fid)
+    if (negado := _negado(p, fila, escribir=escribir)) is not None:
+        raise negado
     return fila
+
+
+async def _todas_en_alcance(conn: AsyncConnection, p: Principal, fids: list[str]) -> None:
+    """A bulk read's families all readable, or one problem naming each refused by its index:
+    403 if any is outside the caller's scope, else 404 (what the single read answers)."""
+    filas = await queries.familias(conn, fids)
+    negadas = [
+        (i, negado)
+        for i, fid in enumerate(fids)
+        if (negado := _negado(p, filas.get(fid), escribir=False)) is not None
+    ]
+    if negadas:
+        fuera = any(n.status == 403 for _, n in negadas)
+        raise Problem(
+            403 if fuera else 404,
+            f"{len(negadas)} of {len(fids)} families are "
+            f"{'outside your scope or unknown' if fuera else 'unknown'}; nothing was read",
+            type="out-of-scope" if fuera else "not-found",
+            motivos=[f"familia_ids[{i}]: {n.detail}" for i, n in negadas],
+        )
 
 
 def _version(if_match: str | None) -> int | None:
@@ -386,9 +430,52 @@ async def ver_tablero(
         await _en_alcance(conn, p, fid, escribir=False)
         caso, version = await handlers.caso(conn, fid)
         miembros = await queries.miembros(conn, fid)
+    tablero = _tablero(fid, caso, version, miembros, hoy)
+    if tablero is None:
+        raise Problem(409, "the baseline has not been taken yet", type="no-baseline")
+    return tablero
+
+
+@router.post(
+    "/casos/logros",
+    summary="The boards of several families at once (a device syncing its families down)",
+    description="Each family's board as `GET /v1/casos/{familia_id}/logros` answers it (same "
+    "roles and scope), in the order asked; a family whose baseline has not been taken yet (the "
+    "single read's 409) is listed in `sin_linea_base` instead. All or nothing on scope: if any "
+    "family is unknown or outside your scope the problem names each by its index (`motivos`): "
+    "403 if any is outside your scope, else 404. POST because the body does not fit a URL (up "
+    f"to {MAX_TABLEROS} ids); it changes nothing. A constant number of statements per request: "
+    "the families' rows, their streams, their members.",
+    responses={
+        403: problem_doc("A family is outside your scope (`motivos` names each)"),
+        404: problem_doc("An unknown family (`motivos` names each)"),
+    },
+)
+async def ver_tableros(
+    consulta: ConsultaTableros, s: Srv, p: Annotated[Principal, Depends(require(*LECTORES))]
+) -> Tableros:
+    fids = [str(f) for f in consulta.familia_ids]
+    hoy = s.hoy()
+    async with s.engine.connect() as conn:
+        await _todas_en_alcance(conn, p, fids)
+        casos = await handlers.casos.load_many(conn, fids)
+        miembros = await queries.miembros_de(conn, fids)
+    tableros = {
+        fid: _tablero(fid, caso, version, miembros.get(fid, []), hoy)
+        for fid, (caso, version) in casos.items()
+    }
+    return Tableros(
+        tableros=[t for fid in fids if (t := tableros[fid]) is not None],
+        sin_linea_base=[fid for fid in fids if tableros[fid] is None],
+    )
+
+
+def _tablero(fid: str, caso: Caso, version: int, miembros: list[Any], hoy: date) -> Tablero | None:
+    """The board a reader sees (the stored states, the rules' explanations), or None before
+    the baseline."""
     resultados = domain.tablero(caso, miembros, hoy)
     if resultados is None:
-        raise Problem(409, "the baseline has not been taken yet", type="no-baseline")
+        return None
     cat = catalogo()
     return Tablero(
         familia_id=fid,

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from enrollment import domain, handlers, lotes, queries
-from enrollment.boveda import ClaveNoDisponible, DatosPersonales
+from enrollment.boveda import DatosPersonales
 from enrollment.domain import Familia, ReglaIncumplida
 from enrollment.events import Atributos, Integrante
 from enrollment.handlers import Resultado, Servicios, VersionDesactualizada
@@ -45,6 +45,7 @@ router = v1_router()
 ID = r"^[A-Za-z0-9_.@-]+$"
 MAX_VINCULACIONES = 200  # a field day's acuerdos; more: several requests
 MAX_ASIGNACIONES = 2000  # the largest capacity a cogestor may have
+MAX_CONSULTA = 200  # families per bulk read: a cogestor's load, a partner's page
 
 N, D, M, C, E = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR, Role.ENTIDAD
 
@@ -116,6 +117,18 @@ class FamiliaVista(BaseModel):
     datos_eliminados: bool
     version: int
     integrantes: list[IntegranteVista]
+
+
+class ConsultaFamilias(BaseModel):
+    familia_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_CONSULTA,
+        description=f"at most {MAX_CONSULTA} families; more: several requests",
+    )
+
+
+class FamiliasLeidas(BaseModel):
+    familias: list[FamiliaVista] = Field(description="One per family asked, in its order")
 
 
 class FamiliaEstado(BaseModel):
@@ -454,10 +467,13 @@ async def detalle(
     fid = str(familia_id)
     async with s.engine.begin() as conn:
         await _familia_en_alcance(conn, p, fid)
-        familia, version = await handlers.cargar_familia(conn, fid)
-        datos = await _abrir(conn, s, familia)
-        await queries.auditar(conn, actor=p.sub, rol=p.role, accion="LEER_FAMILIA", familia_id=fid)
-    response.headers["ETag"] = f'"{version}"'
+        leida = (await handlers.leer_familias(conn, s.boveda, [fid], actor=p.sub, rol=p.role))[fid]
+    response.headers["ETag"] = f'"{leida.version}"'
+    return _vista(fid, leida)
+
+
+def _vista(fid: str, leida: handlers.Leida) -> FamiliaVista:
+    familia = leida.familia
     return FamiliaVista(
         familia_id=fid,
         estado=familia.estado or EstadoFamilia.PRESELECCIONADA,
@@ -469,22 +485,43 @@ async def detalle(
         fecha_vinculacion=familia.fecha_vinculacion,
         fecha_limite=familia.fecha_limite,
         datos_eliminados=familia.datos_eliminados,
-        version=version,
+        version=leida.version,
         integrantes=[
-            IntegranteVista(integrante_id=k, datos=datos.get(k), **v.model_dump())
+            IntegranteVista(integrante_id=k, datos=leida.datos.get(k), **v.model_dump())
             for k, v in familia.integrantes.items()
         ],
     )
 
 
-async def _abrir(conn: AsyncConnection, s: Servicios, familia: Familia) -> dict[str, Any]:
-    if familia.datos_eliminados:
-        return {}
+@router.post(
+    "/familias/consulta",
+    summary="Several families with their members' personal data at once (each read audited)",
+    description="Each family as `GET /v1/familias/{familia_id}` answers it (same content, same "
+    "roles and scope, one `LEER_FAMILIA` audit row per family with the caller and role), in the "
+    "order asked (a family listed twice is answered twice and audited once): what a partner "
+    "system or a field device syncing its families down reads. All "
+    "or nothing: if any family is unknown or outside your scope, nothing is read or audited and "
+    "the problem names each by its index (`motivos`): 403 if any is outside your scope, else 404, "
+    "as the single read answers them. POST because the body does not fit a URL (up to "
+    f"{MAX_CONSULTA} ids, ~7.5 KB, more than proxies reliably take in a query string); it changes "
+    "nothing but the audit log, so it may be repeated. A constant number of statements per "
+    "request: the families' rows, their streams, their data keys, the audit rows.",
+    responses={
+        403: problem_doc("A family is outside your scope (`motivos` names each)"),
+        404: problem_doc("An unknown family (`motivos` names each)"),
+    },
+)
+async def consultar(
+    consulta: ConsultaFamilias, s: Srv, p: Annotated[Principal, Depends(require(N, D, M, C))]
+) -> FamiliasLeidas:
+    ids = [str(f) for f in consulta.familia_ids]
     try:
-        llave = await handlers.llave_de(conn, s.boveda, familia.familia_id)
-    except ClaveNoDisponible:
-        return {}
-    return {k: s.boveda.abrir(llave, v) for k, v in familia.sellados.items()}
+        leidas = await handlers.consultar_familias(
+            s, ids, alcance=_alcance(p), actor=p.sub, rol=p.role
+        )
+    except ReglaIncumplida as regla:
+        raise _problema(regla) from None
+    return FamiliasLeidas(familias=[_vista(fid, x) for fid, x in zip(ids, leidas, strict=True)])
 
 
 @router.post(

@@ -21,7 +21,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from enrollment import domain, queries
-from enrollment.boveda import Boveda, Huellas
+from enrollment.boveda import Boveda, ClaveNoDisponible, DatosPersonales, Huellas
 from enrollment.domain import Cogestor, ComandoFamilia, Familia, ReglaIncumplida
 from enrollment.events import events
 from enrollment.settings import EnrollmentSettings
@@ -104,12 +104,61 @@ async def crear_llave(conn: AsyncConnection, boveda: Boveda, familia_id: str) ->
 
 
 async def llave_de(conn: AsyncConnection, boveda: Boveda, familia_id: str) -> Fernet:
-    envuelta = (
-        await conn.execute(
-            text("SELECT llave FROM llaves_familia WHERE familia_id = :f"), {"f": familia_id}
-        )
-    ).scalar_one_or_none()
-    return boveda.abrir_llave(envuelta)
+    return boveda.abrir_llave((await queries.llaves(conn, [familia_id])).get(familia_id))
+
+
+# --- audited reads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leida:
+    """A family as an audited read answers it: its state, version and members' personal data
+    (by integrante_id; empty once erased or when no configured key opens its data key)."""
+
+    familia: Familia
+    version: int
+    datos: dict[str, DatosPersonales]
+
+
+async def leer_familias(
+    conn: AsyncConnection, boveda: Boveda, familia_ids: Sequence[str], *, actor: str, rol: str
+) -> dict[str, Leida]:
+    """Families with their members' personal data opened, each read audited as the single read
+    (one LEER_FAMILIA row per family), in the caller's transaction and in a constant number of
+    statements: the streams (two), the data keys, the audit rows. Scope is checked before."""
+    cargadas = await familias.load_many(conn, familia_ids)
+    envueltas = await queries.llaves(
+        conn, [fid for fid, (f, _) in cargadas.items() if not f.datos_eliminados]
+    )
+    await queries.auditar_familias(
+        conn, actor=actor, rol=rol, accion="LEER_FAMILIA", familia_ids=list(cargadas)
+    )
+    return {
+        fid: Leida(f, version, _abrir(boveda, f, envueltas.get(fid)))
+        for fid, (f, version) in cargadas.items()
+    }
+
+
+def _abrir(boveda: Boveda, familia: Familia, envuelta: bytes | None) -> dict[str, DatosPersonales]:
+    if familia.datos_eliminados:
+        return {}
+    try:
+        llave = boveda.abrir_llave(envuelta)
+    except ClaveNoDisponible:
+        return {}
+    return {k: boveda.abrir(llave, v) for k, v in familia.sellados.items()}
+
+
+async def consultar_familias(
+    srv: Servicios, familia_ids: Sequence[str], *, alcance: Alcance, actor: str, rol: str
+) -> list[Leida]:
+    """The bulk detail read, all or nothing: every family known and in the caller's scope, or a
+    refusal naming each that is not (and nothing read, nothing audited); in the list's order."""
+    async with srv.engine.begin() as conn:
+        filas = await queries.familias(conn, familia_ids)
+        _en_alcance(familia_ids, filas, alcance, campo="familia_ids", efecto="nothing was read")
+        leidas = await leer_familias(conn, srv.boveda, familia_ids, actor=actor, rol=rol)
+    return [leidas[fid] for fid in familia_ids]
 
 
 # --- the command loop ---------------------------------------------------------------------
@@ -323,10 +372,15 @@ async def asignar_familias(
 
 
 def _en_alcance(
-    familia_ids: Sequence[str], filas: Mapping[str, Row[Any]], alcance: Alcance
+    familia_ids: Sequence[str],
+    filas: Mapping[str, Row[Any]],
+    alcance: Alcance,
+    *,
+    campo: str = "familias",
+    efecto: str = "nothing was changed",
 ) -> None:
     """Refuse the whole list if any family is unknown or outside the caller's scope, naming
-    each by its index: 403 if any is outside, else 404."""
+    each by its index in `campo`: 403 if any is outside, else 404 (the single routes' answers)."""
     negadas = [
         (i, regla) for i, fid in enumerate(familia_ids) if (regla := alcance(filas.get(fid)))
     ]
@@ -336,10 +390,10 @@ def _en_alcance(
     raise ReglaIncumplida(
         f"{len(negadas)} of {len(familia_ids)} families are "
         + ("outside your scope or unknown" if fuera else "unknown")
-        + "; nothing was changed",
+        + f"; {efecto}",
         status=403 if fuera else 404,
         codigo="out-of-scope" if fuera else "not-found",
-        motivos=[f"familias[{i}]: {regla}" for i, regla in negadas],
+        motivos=[f"{campo}[{i}]: {regla}" for i, regla in negadas],
     )
 
 

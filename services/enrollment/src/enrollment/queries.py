@@ -192,16 +192,35 @@ async def auditar(
     detalle: dict[str, Any] | None = None,
 ) -> None:
     """Who read or changed whose personal data, and when (Ley 1581). `detalle` holds no PII."""
-    await conn.execute(
-        _AUDITAR,
-        {
-            "actor": actor,
-            "rol": rol,
-            "accion": accion,
-            "familia_id": familia_id,
-            "detalle": detalle or {},
-        },
+    await auditar_familias(
+        conn, actor=actor, rol=rol, accion=accion, familia_ids=[familia_id], detalle=detalle
     )
+
+
+async def auditar_familias(
+    conn: AsyncConnection,
+    *,
+    actor: str,
+    rol: str,
+    accion: str,
+    familia_ids: Sequence[str | None],
+    detalle: dict[str, Any] | None = None,
+) -> None:
+    """`auditar` once per family, in one statement (a bulk read: one row for each family)."""
+    fila = {"actor": actor, "rol": rol, "accion": accion, "detalle": detalle or {}}
+    if familia_ids:
+        await conn.execute(_AUDITAR, [{**fila, "familia_id": f} for f in familia_ids])
+
+
+async def llaves(conn: AsyncConnection, familia_ids: Sequence[str]) -> dict[str, bytes | None]:
+    """The wrapped data keys of many families in one round trip (None: erased), by family."""
+    if not familia_ids:
+        return {}
+    filas = await conn.execute(
+        text("SELECT familia_id, llave FROM llaves_familia WHERE familia_id = ANY(:fs)"),
+        {"fs": list(familia_ids)},
+    )
+    return {r.familia_id: r.llave for r in filas}
 
 
 async def auditoria(
