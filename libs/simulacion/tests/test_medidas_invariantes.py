@@ -86,3 +86,28 @@ def test_prometheus_samples_are_read_by_exact_name() -> None:
     )
     assert muestras(texto, "juntos_outbox_backlog") == [("", 3.0)]
     assert muestras(texto, "juntos_projection_lag_seconds") == [('projection="familias"', 1.5)]
+
+
+async def test_a_dropped_metrics_connection_is_retried_not_fatal() -> None:
+    """Under load a service closed a kept-alive connection as it was reused; the lag reading
+    is retried (a scraper's next round), and only a service that stays away fails the run."""
+    import httpx
+    import pytest
+    from juntos_simulacion.rezago import metricas
+
+    llamadas: list[str] = []
+
+    def responder(request: httpx.Request) -> httpx.Response:
+        llamadas.append(request.url.host)
+        if request.url.host == "caido":
+            raise httpx.ConnectError("refused", request=request)
+        if len(llamadas) == 1:
+            raise httpx.ReadError("closed by the server", request=request)
+        return httpx.Response(200, text="juntos_events_appended_total 3\n")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(responder)) as cliente:
+        textos = await metricas(cliente, {"offer": "http://offer"})
+        assert textos == {"offer": "juntos_events_appended_total 3\n"}
+        assert llamadas == ["offer", "offer"]
+        with pytest.raises(httpx.ConnectError):
+            await metricas(cliente, {"caido": "http://caido"})

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from juntos_cli.dev import friendly_errors
 from juntos_cli.infra.process import InfraError
@@ -121,14 +122,20 @@ def run(
         pila = Pila.actual()
         tabla = _tabla_etapas()
         out.print(f"driving the stack in {pila.stack.home.root} with the population in {destino}")
-        informe = asyncio.run(
-            ejecutar(
-                destino,
-                pila,
-                Opciones(concurrency, seed, graduate, wait),
-                lambda m: _fila(tabla, m.resumen()),
+        try:
+            informe = asyncio.run(
+                ejecutar(
+                    destino,
+                    pila,
+                    Opciones(concurrency, seed, graduate, wait),
+                    lambda m: _fila(tabla, m.resumen()),
+                )
             )
-        )
+        except httpx.TransportError as exc:
+            raise InfraError(
+                f"lost the connection to {exc.request.url} ({type(exc).__name__}):"
+                " is the stack still up? `juntos dev status` says"
+            ) from None
     Console(highlight=False, width=max(out.width, 150)).print(tabla)
     for inv in informe["invariantes"]:
         marca = "[green]PASS[/green]" if inv["ok"] else "[red]FAIL[/red]"

@@ -77,8 +77,23 @@ def muestras(texto: str, nombre: str) -> list[tuple[str, float]]:
 
 
 async def metricas(cliente: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, str]:
-    textos = await asyncio.gather(*(cliente.get(f"{u}/metrics") for u in urls.values()))
-    return {n: r.text for n, r in zip(urls, textos, strict=True)}
+    textos = await asyncio.gather(*(_leer_metricas(cliente, u) for u in urls.values()))
+    return dict(zip(urls, textos, strict=True))
+
+
+async def _leer_metricas(cliente: httpx.AsyncClient, url: str, intentos: int = 4) -> str:
+    """A service's `/metrics`; a dropped connection (seen under load: the server closed a
+    kept-alive one as it was reused) is retried, as a scraper would on its next round."""
+    for intento in range(1, intentos + 1):
+        try:
+            respuesta = await cliente.get(f"{url}/metrics")
+            respuesta.raise_for_status()
+            return respuesta.text
+        except httpx.TransportError:
+            if intento == intentos:
+                raise
+            await asyncio.sleep(0.2 * intento)
+    raise AssertionError("unreachable")
 
 
 async def eventos_agregados(cliente: httpx.AsyncClient, urls: dict[str, str]) -> int:
