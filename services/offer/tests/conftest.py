@@ -195,22 +195,23 @@ async def tablero(
     )
 
 
+def datos_de_plan(f: Familia, version: int, prioridades: list[str]) -> dict[str, Any]:
+    """A PlanFamiliarConstruido's data: `prioridades` in that order."""
+    return {
+        "familia_id": f.familia_id,
+        "municipio": f.municipio,
+        "version": version,
+        "fecha": "2026-04-01",
+        "prioridades": [
+            {"logro": lb, "orden": i, "fecha_meta": "2026-12-31", "acciones": 1}
+            for i, lb in enumerate(prioridades, start=1)
+        ],
+    }
+
+
 async def plan(app: FastAPI, f: Familia, version: int, prioridades: list[str]) -> None:
-    await publicar(
-        app,
-        "accompaniment",
-        "PlanFamiliarConstruido",
-        {
-            "familia_id": f.familia_id,
-            "municipio": f.municipio,
-            "version": version,
-            "fecha": "2026-04-01",
-            "prioridades": [
-                {"logro": lb, "orden": i, "fecha_meta": "2026-12-31", "acciones": 1}
-                for i, lb in enumerate(prioridades, start=1)
-            ],
-        },
-    )
+    datos = datos_de_plan(f, version, prioridades)
+    await publicar(app, "accompaniment", "PlanFamiliarConstruido", datos)
 
 
 async def eventos(app: FastAPI, tipo: str) -> list[dict]:

@@ -14,7 +14,7 @@ from juntos_events.envelope import Envelope
 from offer.consumers import demanda, planes, preseleccionadas
 from sqlalchemy import event, text
 
-from .conftest import familia, miembro, publicar
+from .conftest import datos_de_plan, familia, miembro, publicar
 
 LB = [f"LB{i}" for i in range(1, 46)]
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -201,17 +201,7 @@ async def test_a_run_costs_the_same_statements_for_few_or_many_families(client, 
 
 
 def _plan(f, version: int, prioridades: list[str]) -> Envelope:
-    datos = {
-        "familia_id": f.familia_id,
-        "municipio": f.municipio,
-        "version": version,
-        "fecha": "2026-04-01",
-        "prioridades": [
-            {"logro": lb, "orden": i, "fecha_meta": "2026-12-31", "acciones": 1}
-            for i, lb in enumerate(prioridades, start=1)
-        ],
-    }
-    return _envelope("PlanFamiliarConstruido", datos, T0)
+    return _envelope("PlanFamiliarConstruido", datos_de_plan(f, version, prioridades), T0)
 
 
 async def test_a_run_of_plans_keeps_each_familys_newest_as_one_at_a_time(client, app) -> None:
