@@ -53,3 +53,27 @@ def todos_o_ninguno(
             codigo=codigo,
             motivos=motivos,
         )
+
+
+def todos_en_alcance(
+    campo: str,
+    cuantos: int,
+    negar: Callable[[int], ReglaIncumplida | None],
+    *,
+    efecto: str,
+) -> None:
+    """A bulk request's families all within the caller's reach, or one refusal naming each
+    refused one by its index in `campo`: 403 if any is outside the caller's scope, else 404
+    (what the single routes answer for them). `negar(i)` is item i's refusal, or None."""
+    negadas = [(i, regla) for i in range(cuantos) if (regla := negar(i)) is not None]
+    if not negadas:
+        return
+    fuera = any(regla.status == 403 for _, regla in negadas)
+    raise ReglaIncumplida(
+        f"{len(negadas)} of {cuantos} families are "
+        + ("outside your scope or unknown" if fuera else "unknown")
+        + f"; {efecto}",
+        status=403 if fuera else 404,
+        codigo="out-of-scope" if fuera else "not-found",
+        motivos=[f"{campo}[{i}]: {regla}" for i, regla in negadas],
+    )

@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from juntos_catalogo import catalogo, divipola
 from juntos_events.commands import Applied, StaleVersion
+from juntos_events.rules import todos_en_alcance
 from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
@@ -244,46 +245,48 @@ class RespuestaSync(BaseModel):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _negado(p: Principal, fila: Any, *, escribir: bool) -> Problem | None:
+def _negado(p: Principal, fila: Any, *, escribir: bool) -> ReglaIncumplida | None:
     """The caller's refusal over a family's row (404/403), or None; writes belong to the
     family's assigned cogestor only."""
     if fila is None:
-        return Problem(404, "accompaniment knows no family with that id", type="not-found")
+        return ReglaIncumplida(
+            "accompaniment knows no family with that id", status=404, codigo="not-found"
+        )
     if p.role is Role.COGESTOR:
         permitido = fila.cogestor_id == p.sub
     else:
         permitido = not escribir and p.can_see_municipio(fila.municipio)
     if not permitido:
-        return Problem(403, "the family is outside your scope", type="out-of-scope")
+        return ReglaIncumplida(
+            "the family is outside your scope", status=403, codigo="out-of-scope"
+        )
     return None
+
+
+def _problema(regla: ReglaIncumplida) -> Problem:
+    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
 
 
 async def _en_alcance(conn: AsyncConnection, p: Principal, fid: str, *, escribir: bool) -> Any:
     """The family's row, or 404/403."""
     fila = await queries.familia(conn, fid)
     if (negado := _negado(p, fila, escribir=escribir)) is not None:
-        raise negado
+        raise _problema(negado)
     return fila
 
 
 async def _todas_en_alcance(conn: AsyncConnection, p: Principal, fids: list[str]) -> None:
-    """A bulk read's families all readable, or one problem naming each refused by its index:
-    403 if any is outside the caller's scope, else 404 (what the single read answers)."""
+    """A bulk read's families all readable, or one problem naming each refused by its index."""
     filas = await queries.familias(conn, fids)
-    negadas = [
-        (i, negado)
-        for i, fid in enumerate(fids)
-        if (negado := _negado(p, filas.get(fid), escribir=False)) is not None
-    ]
-    if negadas:
-        fuera = any(n.status == 403 for _, n in negadas)
-        raise Problem(
-            403 if fuera else 404,
-            f"{len(negadas)} of {len(fids)} families are "
-            f"{'outside your scope or unknown' if fuera else 'unknown'}; nothing was read",
-            type="out-of-scope" if fuera else "not-found",
-            motivos=[f"familia_ids[{i}]: {n.detail}" for i, n in negadas],
+    try:
+        todos_en_alcance(
+            "familia_ids",
+            len(fids),
+            lambda i: _negado(p, filas.get(fids[i]), escribir=False),
+            efecto="nothing was read",
         )
+    except ReglaIncumplida as regla:
+        raise _problema(regla) from None
 
 
 def _version(if_match: str | None) -> int | None:
@@ -347,7 +350,7 @@ async def _mandar(
                 s, fid, comando, actor=p.sub, expected=esperada
             )
         except ReglaIncumplida as regla:
-            raise Problem(regla.status, str(regla), type=regla.codigo) from None
+            raise _problema(regla) from None
         except StaleVersion as stale:
             raise Problem(
                 412, str(stale), type="stale-version", headers={"ETag": f'"{stale.actual}"'}

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from juntos_events.commands import Aggregate, Applied, StaleVersion, retrying
+from juntos_events.rules import todos_en_alcance
 from juntos_events.store import ConcurrencyConflict, EventStore
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -379,21 +380,9 @@ def _en_alcance(
     campo: str = "familias",
     efecto: str = "nothing was changed",
 ) -> None:
-    """Refuse the whole list if any family is unknown or outside the caller's scope, naming
-    each by its index in `campo`: 403 if any is outside, else 404 (the single routes' answers)."""
-    negadas = [
-        (i, regla) for i, fid in enumerate(familia_ids) if (regla := alcance(filas.get(fid)))
-    ]
-    if not negadas:
-        return
-    fuera = any(regla.status == 403 for _, regla in negadas)
-    raise ReglaIncumplida(
-        f"{len(negadas)} of {len(familia_ids)} families are "
-        + ("outside your scope or unknown" if fuera else "unknown")
-        + f"; {efecto}",
-        status=403 if fuera else 404,
-        codigo="out-of-scope" if fuera else "not-found",
-        motivos=[f"{campo}[{i}]: {regla}" for i, regla in negadas],
+    """Refuse the whole list if any family is unknown or outside the caller's scope."""
+    todos_en_alcance(
+        campo, len(familia_ids), lambda i: alcance(filas.get(familia_ids[i])), efecto=efecto
     )
 
 
