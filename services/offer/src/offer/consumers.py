@@ -114,19 +114,22 @@ def _leer(modelo: type[L], envelope: Envelope) -> L:
         raise DeadLetter(f"{envelope.event_type} does not match its contract: {exc}") from None
 
 
-def _con(d: Demanda, envelope: Envelope) -> Demanda | None:
+def _leer_demanda(envelope: Envelope) -> _Evaluados | _Logro:
+    """A demand event read against its contract (DeadLetter if it does not match)."""
+    return _leer(_Evaluados if envelope.event_type == "LogrosEvaluados" else _Logro, envelope)
+
+
+def _con(d: Demanda, envelope: Envelope, ev: _Evaluados | _Logro) -> Demanda | None:
     """Fold one demand event into the family's demand (None: it changes nothing)."""
-    if envelope.event_type == "LogrosEvaluados":
-        ev = _leer(_Evaluados, envelope)
+    if isinstance(ev, _Evaluados):
         # the validated payload itself (a model_dump of 45 evaluations costs more than the rest)
         tablero = Tablero.de_evaluaciones(
             ev.familia_id, ev.municipio, ev.fecha, envelope.data["evaluaciones"]
         )
         return con_tablero(d, tablero, envelope.time)
-    logro = _leer(_Logro, envelope)
     if envelope.event_type == "LogroAlcanzado":
-        return con_alcanzado(d, logro.logro, logro.fecha)
-    return con_perdido(d, logro.logro, logro.municipio, logro.fecha)
+        return con_alcanzado(d, ev.logro, ev.fecha)
+    return con_perdido(d, ev.logro, ev.municipio, ev.fecha)
 
 
 async def _guardar(
@@ -153,13 +156,14 @@ async def demanda(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     order in memory, written once, and the balance adjusted once with the summed changes.
     A crossing (DemandaInsatisfecha) is judged on the run's net change and names as cause the
     first event of the run that moved that (municipio, LB)."""
-    familias = [_leer(_DeFamilia, e).familia_id for e in envelopes]
-    antes = await proyecciones.demandas(conn, familias)
+    leidos = [_leer_demanda(e) for e in envelopes]  # all read before any I/O
+    antes = await proyecciones.demandas(conn, (ev.familia_id for ev in leidos))
     despues = dict(antes)
     causas: dict[tuple[str, str], str] = {}
-    for familia_id, envelope in zip(familias, envelopes, strict=True):
+    for envelope, ev in zip(envelopes, leidos, strict=True):
+        familia_id = ev.familia_id
         previa = despues[familia_id]
-        nueva = _con(previa, envelope)
+        nueva = _con(previa, envelope, ev)
         if nueva is None:
             log.info(
                 "event older than the family's board, or family out of JUNTOS, ignored",
