@@ -29,6 +29,7 @@ from bench import (
     reconstruccion,
     reglas,
     relay,
+    relay_ocupado,
     report,
     territorial,
     vivo,
@@ -39,6 +40,7 @@ from bench.servers import running
 BENCHES = {
     "append": append.run,
     "relay": relay.run,
+    "relay-ocupado": relay_ocupado.run,
     "consumer": consumer.run,
     "import": importacion.run,
     "asignacion": asignacion.run,
@@ -63,6 +65,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "territorial": territorial.EVENTOS,
     "indicadores": 100_000,
     "vivo": 24_000,
+    "relay-ocupado": relay_ocupado.EVENTOS,
 }
 WITHOUT_SERVERS = {"reglas"}  # pure CPU: no PostgreSQL, no Kafka
 

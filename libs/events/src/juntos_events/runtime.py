@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.logs import get_logger
@@ -44,11 +45,11 @@ class Backbone:
         """Run relay and consumers for the lifetime of the block."""
         tasks: list[asyncio.Task[None]] = []
         stops: list[Callable[[], None]] = []
-        producer = idempotent_producer(self.bootstrap)
         if self.relay:
-            relay = OutboxRelay(engine, producer, self.relay_settings)
+            relay = RelayThread(self.database_url, self.bootstrap, self.relay_settings)
+            relay.start()
             stops.append(relay.stop)
-            tasks.append(asyncio.create_task(_supervised("relay", relay.run, producer.start)))
+            tasks.append(asyncio.create_task(relay.stopped()))
         # A consumer starts only with handlers: committing offsets of events nobody applied
         # would make a later projection skip them.
         topics = self.subscriptions.topics() if self.subscriptions else []
@@ -74,8 +75,69 @@ class Backbone:
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class RelayThread:
+    """The outbox relay on a thread of its own, with its own event loop, engine and producer.
+
+    A request may hold its service's event loop for seconds (accompaniment's rules over a sync
+    batch of 200 families); a relay sharing that loop published nothing meanwhile, and every
+    consumer downstream waited for it (bench/README.md, "National scale"). On its own thread it
+    gets the interpreter at every switch interval and waits on the network without the GIL.
+    """
+
+    def __init__(self, database_url: str, bootstrap: str, settings: RelaySettings) -> None:
+        self.database_url = database_url
+        self.bootstrap = bootstrap
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._relay: OutboxRelay | None = None
+        self._stop_requested = False
+        self._done = asyncio.Event()
+
+    def start(self) -> None:
+        """Start the thread; call from the loop that will await `stopped()`."""
+        caller = asyncio.get_running_loop()
+        self._thread = threading.Thread(
+            target=self._main, args=(caller,), name="outbox-relay", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Thread-safe: the relay finishes its batch and returns."""
+        # Written before read here, and the other way round in _serve: one of them sees the other.
+        self._stop_requested = True
+        loop, relay = self._loop, self._relay
+        if loop is not None and relay is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has already closed
+                loop.call_soon_threadsafe(relay.stop)
+
+    async def stopped(self) -> None:
+        """Wait for the thread without blocking the caller's loop or borrowing its executor."""
+        await self._done.wait()
+
+    def _main(self, caller: asyncio.AbstractEventLoop) -> None:
+        try:
+            asyncio.run(self._serve())
+        finally:
+            with contextlib.suppress(RuntimeError):  # the caller's loop has already closed
+                caller.call_soon_threadsafe(self._done.set)
+
+    async def _serve(self) -> None:
+        engine = create_async_engine(self.database_url, pool_size=2)
+        producer = idempotent_producer(self.bootstrap)
+        self._relay = OutboxRelay(engine, producer, self.settings)
+        self._loop = asyncio.get_running_loop()
+        if self._stop_requested:
+            self._relay.stop()
+        try:
+            await _supervised(
+                "relay", self._relay.run, producer.start, until=lambda: self._stop_requested
+            )
+        finally:
             with contextlib.suppress(Exception):
                 await producer.stop()
+            await engine.dispose()
 
 
 async def _supervised(
@@ -83,9 +145,11 @@ async def _supervised(
     run: Callable[[], Awaitable[None]],
     prepare: Callable[[], Awaitable[None]] | None = None,
     pause: float = 2.0,
+    until: Callable[[], bool] = lambda: False,
 ) -> None:
+    """Run until `run` returns or `until()` holds; a failure is logged and retried after `pause`."""
     prepared = False
-    while True:
+    while not until():
         try:
             if prepare is not None and not prepared:
                 await prepare()

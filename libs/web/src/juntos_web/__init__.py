@@ -31,6 +31,7 @@ from juntos_web.problems import (
     Problem,
     ProblemDetail,
     problem_doc,
+    problema,
 )
 from juntos_web.settings import ServiceSettings
 from juntos_web.wiring import EventWiring
@@ -57,6 +58,7 @@ __all__ = [
     "get_engine",
     "mint_token",
     "problem_doc",
+    "problema",
     "public_paths",
     "require",
     "routes_without_roles",

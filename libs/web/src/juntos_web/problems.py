@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from juntos_events.logs import get_logger
+from juntos_events.rules import ReglaIncumplida
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -87,6 +88,11 @@ class Problem(Exception):
         return JSONResponse(
             body, status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON
         )
+
+
+def problema(regla: ReglaIncumplida) -> Problem:
+    """A domain rule's refusal as the client sees it: its status, message, code and reasons."""
+    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
 
 
 def _phrase(status: int) -> str:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from juntos_catalogo import catalogo, divipola
 from juntos_events.commands import Applied, StaleVersion
 from juntos_events.rules import todos_en_alcance
-from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
+from juntos_web import Principal, Problem, Role, problem_doc, problema, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
@@ -263,15 +263,11 @@ def _negado(p: Principal, fila: Any, *, escribir: bool) -> ReglaIncumplida | Non
     return None
 
 
-def _problema(regla: ReglaIncumplida) -> Problem:
-    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
-
-
 async def _en_alcance(conn: AsyncConnection, p: Principal, fid: str, *, escribir: bool) -> Any:
     """The family's row, or 404/403."""
     fila = await queries.familia(conn, fid)
     if (negado := _negado(p, fila, escribir=escribir)) is not None:
-        raise _problema(negado)
+        raise problema(negado)
     return fila
 
 
@@ -286,7 +282,7 @@ async def _todas_en_alcance(conn: AsyncConnection, p: Principal, fids: list[str]
             efecto="nothing was read",
         )
     except ReglaIncumplida as regla:
-        raise _problema(regla) from None
+        raise problema(regla) from None
 
 
 def _version(if_match: str | None) -> int | None:
@@ -350,7 +346,7 @@ async def _mandar(
                 s, fid, comando, actor=p.sub, expected=esperada
             )
         except ReglaIncumplida as regla:
-            raise _problema(regla) from None
+            raise problema(regla) from None
         except StaleVersion as stale:
             raise Problem(
                 412, str(stale), type="stale-version", headers={"ETag": f'"{stale.actual}"'}

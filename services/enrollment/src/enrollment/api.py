@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from juntos_catalogo import divipola
-from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
+from juntos_web import Principal, Problem, Role, problem_doc, problema, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
@@ -333,17 +333,13 @@ def _alcance(p: Principal, *, visita: bool = False) -> handlers.Alcance:
     return negar
 
 
-def _problema(regla: ReglaIncumplida) -> Problem:
-    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
-
-
 async def _familia_en_alcance(
     conn: AsyncConnection, p: Principal, familia_id: str, *, visita: bool = False
 ) -> Any:
     """The family's read-model row, or 404/403; `visita` lets a cogestor of the municipality in."""
     fila = await queries.familia(conn, familia_id)
     if (rechazo := _alcance(p, visita=visita)(fila)) is not None:
-        raise _problema(rechazo)
+        raise problema(rechazo)
     return fila
 
 
@@ -389,7 +385,7 @@ async def _mandar(
         try:
             return _estado(await run(), status)
         except ReglaIncumplida as regla:
-            raise _problema(regla) from None
+            raise problema(regla) from None
         except VersionDesactualizada as stale:
             raise Problem(
                 412, str(stale), type="stale-version", headers={"ETag": f'"{stale.actual}"'}
@@ -520,7 +516,7 @@ async def consultar(
             s, ids, alcance=_alcance(p), actor=p.sub, rol=p.role
         )
     except ReglaIncumplida as regla:
-        raise _problema(regla) from None
+        raise problema(regla) from None
     return FamiliasLeidas(familias=[_vista(fid, x) for fid, x in zip(ids, leidas, strict=True)])
 
 
@@ -955,7 +951,7 @@ async def registrar_cogestor(
     try:
         cogestor, _ = await handlers.registrar_cogestor(s, comando, actor=p.sub)
     except ReglaIncumplida as regla:
-        raise _problema(regla) from None
+        raise problema(regla) from None
     return _vista_cogestor(cogestor)
 
 
@@ -999,7 +995,7 @@ async def asignar_familias(
             s, cogestor_id, ids, alcance=_alcance(p), actor=p.sub
         )
     except ReglaIncumplida as regla:
-        raise _problema(regla) from None
+        raise problema(regla) from None
     return AsignacionesVista(
         cogestor=_vista_cogestor(cogestor),
         cambiadas=sum(1 for h in hechos if h.events),

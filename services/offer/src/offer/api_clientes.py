@@ -14,12 +14,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from juntos_web import Principal, Problem, oauth, problem_doc, require
+from juntos_web import Principal, Problem, oauth, problem_doc, problema, require
 from juntos_web.auth import public
 from juntos_web.text import PRINTABLE
 from pydantic import BaseModel, Field
 
-from offer.api_comun import problema
 from offer.credenciales import Credenciales
 from offer.domain import ReglaIncumplida
 from offer.tipos import Entidad, N

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
-from juntos_web import Principal, Problem, Role
+from juntos_web import Principal, Problem, Role, problema
 from juntos_web.idempotency import idempotent
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,10 +35,6 @@ class CuposVista(BaseModel):
     asignados: int
     libres: int
     version: int
-
-
-def problema(regla: ReglaIncumplida) -> Problem:
-    return Problem(regla.status, str(regla), type=regla.codigo, motivos=list(regla.motivos) or None)
 
 
 async def responder(

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from juntos_web import Principal, Problem, Role, require
+from juntos_web import Principal, Problem, Role, problema, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field, field_validator
 
 from offer import domain, handlers, queries
-from offer.api_comun import CuposVista, Srv, problema, programa_en_alcance, responder
+from offer.api_comun import CuposVista, Srv, programa_en_alcance, responder
 from offer.domain import ReglaIncumplida
 from offer.elegibilidad import explicar
 from offer.handlers import Servicios

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Path, Request
 from fastapi.responses import JSONResponse, Response
-from juntos_web import Principal, Problem, Role, problem_doc
+from juntos_web import Principal, Problem, Role, problem_doc, problema
 from juntos_web.idempotency import idempotent
 from juntos_web.text import PRINTABLE
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -124,10 +124,6 @@ def con_etag(cuerpo: BaseModel, version: int, status: int = 200) -> JSONResponse
     return JSONResponse(
         cuerpo.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{version}"'}
     )
-
-
-def problema(regla: ReglaIncumplida) -> Problem:
-    return Problem(regla.status, str(regla), type=regla.codigo)
 
 
 async def mandar(
