@@ -246,6 +246,8 @@ async def test_runs_give_what_their_events_give_one_at_a_time(client, app, semil
         ), servicio
     tipos = Counter((e[0], e[2]) for e in uno_a_uno["eventos"])
     assert all(tipos[(fid, "CasoAbierto")] == 1 for fid in [*SIN_VINCULAR, DESCONOCIDA])
+    abiertos = {e[0]: e[3]["desplazada"] for e in uno_a_uno["eventos"] if e[2] == "CasoAbierto"}
+    assert [abiertos[f] for f in [*SIN_VINCULAR, DESCONOCIDA]] == [False, True, False]  # RUPD
     assert sum(n for (_, t), n in tipos.items() if t == "ServicioRegistrado") > 0
     assert sum(n for (_, t), n in tipos.items() if t == "LogrosEvaluados") > 5  # 5 baselines
     assert {e[5] for e in uno_a_uno["eventos"] if e[4]} == {"sistema:enrollment", "sistema:offer"}
