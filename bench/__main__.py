@@ -31,6 +31,7 @@ from bench import (
     relay,
     report,
     territorial,
+    vinculada,
     vivo,
 )
 from bench.report import RESULTS
@@ -44,6 +45,7 @@ BENCHES = {
     "asignacion": asignacion.run,
     "demanda": demanda.run,
     "territorial": territorial.run,
+    "vinculada": vinculada.run,
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
     "indicadores": indicadores.run,
@@ -61,6 +63,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,
     "territorial": territorial.EVENTOS,
+    "vinculada": vinculada.FAMILIAS,
     "indicadores": 100_000,
     "vivo": 24_000,
 }
@@ -96,7 +99,9 @@ def main() -> None:
         type=int,
         help=f"events per benchmark (default {EVENTS:,}; import: people, about 4.5 per household;"
         " reglas and linea-base: families; asignacion: demand rows; demanda, territorial:"
-        " boards; defaults: " + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items()) + ")",
+        " boards; vinculada: families; defaults: "
+        + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items())
+        + ")",
     )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(

@@ -37,7 +37,7 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -54,7 +54,7 @@ from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from juntos_testing.publishing import start_at_end
 from offer.consumers import subscriptions
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.consumer import consuming
 from bench.report import Phase, Result, release_memory
@@ -240,9 +240,10 @@ async def produce(
 
 
 async def start_all_at_end(
-    bootstrap: str, groups: Sequence[str], topics: list[str]
+    bootstrap: str, groups: Sequence[str], topics: list[str], topic: str = TOPIC
 ) -> dict[TopicPartition, int]:
-    """Start every group at the end of `topics`: the boards topic's offsets they read from."""
+    """Start every group at the end of `topics`: `topic`'s offsets they read from (the boards'
+    by default)."""
     for group in groups:
         tps = await start_at_end(bootstrap, group, topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -251,7 +252,7 @@ async def start_all_at_end(
         offsets = await admin.list_consumer_group_offsets(groups[0], partitions=tps)
     finally:
         await admin.close()
-    return {tp: offsets[tp].offset for tp in tps if tp.topic == TOPIC}
+    return {tp: offsets[tp].offset for tp in tps if tp.topic == topic}
 
 
 async def committed(
@@ -331,12 +332,16 @@ async def timed_runner(
     total: int,
     label: str,
     profile_as: str,
+    preparar: Callable[[AsyncEngine], Awaitable[None]] | None = None,
 ) -> tuple[Phase, str]:
-    """A service's real `ConsumerRunner` (default settings) on a fresh migrated database,
-    timed by its committed offsets; the phase and the database's URI."""
+    """A service's real `ConsumerRunner` (default settings) on a fresh migrated database
+    (`preparar` fills it first, untimed), timed by its committed offsets; the phase and the
+    database's URI."""
     url, uri = servers.database(database)
     await upgrade(url, migrations)
     engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
+    if preparar is not None:
+        await preparar(engine)
     bootstrap = servers.kafka.bootstrap
     servers.checkpoint()
     release_memory()
