@@ -28,31 +28,25 @@ member's re-evaluation decides nothing: its cost is the reads and the roster wri
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from accompaniment import queries
 from accompaniment.consumers import subscriptions, vinculadas_e_integrantes
 from enrollment import events as inscripcion
-from juntos_events.consumer import Subscriptions
-from juntos_events.envelope import Envelope, encode
-from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import demanda
-from bench.report import Phase, Result
+from bench.report import Result
 from bench.servers import Servers
 from bench.territorial import MUNICIPIOS
-from bench.workload import progress
 
 MIGRATIONS = Path(str(files("accompaniment") / "migrations" / "versions"))
 TOPIC = event_topic("enrollment")
@@ -67,6 +61,11 @@ TABLAS = (
     " ORDER BY 1, 2",
     "SELECT * FROM familias ORDER BY familia_id",
     "SELECT * FROM integrantes ORDER BY familia_id, integrante_id",
+)
+
+# the handler given one event per call: about the statements of the per-event handlers before
+ONE_BY_ONE = demanda.one_by_one(
+    "enrollment", vinculadas_e_integrantes, "FamiliaVinculada", "IntegranteRegistrado"
 )
 
 
@@ -108,40 +107,9 @@ def eventos(k: int) -> list[Any]:
 
 async def produce(bootstrap: str, families: int) -> int:
     """Every family's acuerdo and members, family after family; the number of events."""
-    producer = idempotent_producer(bootstrap)
-    await producer.start()
-    sent = 0
-    try:
-        with progress() as bar:
-            task = bar.add_task("produce acuerdos and members (untimed)", total=families)
-            pending = []
-            for k in range(families):
-                for evento in eventos(k):
-                    m = encode(
-                        inscripcion.events,
-                        evento,
-                        event_id=str(uuid.uuid4()),
-                        stream_id=evento.familia_id,
-                        occurred_at=datetime.now(UTC),
-                    )
-                    pending.append(
-                        await producer.send(
-                            TOPIC,
-                            m.value,
-                            key=evento.familia_id.encode(),
-                            headers=list(m.headers.items()),
-                        )
-                    )
-                if len(pending) >= demanda.SEND_CHUNK:
-                    await asyncio.gather(*pending)
-                    sent += len(pending)
-                    pending = []
-                bar.advance(task)
-            await asyncio.gather(*pending)
-            sent += len(pending)
-    finally:
-        await producer.stop()
-    return sent
+    eventos_ = ((e.familia_id, e) for k in range(families) for e in eventos(k))
+    label = "produce acuerdos and members (untimed)"
+    return await demanda.publish(bootstrap, inscripcion.events, eventos_, label, families * 9 // 2)
 
 
 def preparar(families: int) -> Callable[[AsyncEngine], Awaitable[None]]:
@@ -158,31 +126,8 @@ def preparar(families: int) -> Callable[[AsyncEngine], Awaitable[None]]:
     return llenar
 
 
-def one_by_one() -> Subscriptions:
-    """Accompaniment's handler, given one event per call (about the code before)."""
-    subs = Subscriptions()
-
-    @subs.on_batch("enrollment", "FamiliaVinculada", "IntegranteRegistrado")
-    async def uno_a_uno(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
-        for envelope in envelopes:
-            await vinculadas_e_integrantes([envelope], conn)
-
-    return subs
-
-
-async def tablas(uri: str) -> list[list[tuple[Any, ...]]]:
-    conn = await asyncpg.connect(uri)
-    try:
-        return [[tuple(r) for r in await conn.fetch(sql)] for sql in TABLAS]
-    finally:
-        await conn.close()
-
-
 def check(lote: list[list[tuple[Any, ...]]], uno: list[list[tuple[Any, ...]]], families: int):
-    if lote != uno:
-        nombres = ("events", "familias", "integrantes")
-        distintas = [n for n, a, b in zip(nombres, lote, uno, strict=True) if a != b]
-        raise AssertionError(f"runs and one by one differ in {distintas}")
+    demanda.mismas_tablas(lote, uno, TABLAS)
     abiertos = [e for e in lote[0] if e[2] == "CasoAbierto"]
     miembros = sum(len(familia(k)[3]) for k in range(families))
     if len(abiertos) != families or len(lote[0]) != families or len(lote[2]) != miembros:
@@ -197,24 +142,6 @@ def check(lote: list[list[tuple[Any, ...]]], uno: list[list[tuple[Any, ...]]], f
             raise AssertionError(f"family {k}'s case opened with desplazada={desplazadas[fid]}")
 
 
-async def side(
-    servers: Servers, group: str, subs: Subscriptions, start: dict, families: int, **kw: Any
-) -> tuple[Phase, str]:
-    label = kw.pop("label")
-    return await demanda.timed_runner(
-        servers,
-        f"bench_{group.replace('-', '_')}",
-        MIGRATIONS,
-        group,
-        subs,
-        start,
-        preparar=preparar(families),
-        label=f"consume acuerdos and members (accompaniment, {label})",
-        profile_as=f"vinculada-{label.replace(' ', '-')}",
-        **kw,
-    )
-
-
 async def run(servers: Servers, families: int) -> Result:
     bootstrap = servers.kafka.bootstrap
     await ensure_topics(bootstrap)
@@ -223,14 +150,19 @@ async def run(servers: Servers, families: int) -> Result:
     )
     total = await produce(bootstrap, families)
     warm_up = min(WARM_UP, total // 10)
-    kw = {"warm_up": warm_up, "total": total}
-    lote, lote_uri = await side(
-        servers, BATCH_GROUP, subscriptions, start, families, label="runs", **kw
+    kw: dict[str, Any] = {
+        "migrations": MIGRATIONS,
+        "que": "acuerdos and members",
+        "bench": "vinculada",
+        "preparar": preparar(families),
+    }
+    lote, lote_uri = await demanda.grupo(
+        servers, BATCH_GROUP, subscriptions, start, warm_up, total, label="runs", **kw
     )
-    uno, uno_uri = await side(
-        servers, SINGLE_GROUP, one_by_one(), start, families, label="one by one", **kw
+    uno, uno_uri = await demanda.grupo(
+        servers, SINGLE_GROUP, ONE_BY_ONE, start, warm_up, total, label="one by one", **kw
     )
-    check(await tablas(lote_uri), await tablas(uno_uri), families)
+    check(await demanda.tablas(lote_uri, TABLAS), await demanda.tablas(uno_uri, TABLAS), families)
     return Result(
         bench="vinculada",
         events=total,
