@@ -32,6 +32,7 @@ from bench import (
     relay_ocupado,
     report,
     territorial,
+    vinculada,
     vivo,
 )
 from bench.report import RESULTS
@@ -46,6 +47,7 @@ BENCHES = {
     "asignacion": asignacion.run,
     "demanda": demanda.run,
     "territorial": territorial.run,
+    "vinculada": vinculada.run,
     "reglas": reglas.run,
     "rebuild": reconstruccion.run,
     "indicadores": indicadores.run,
@@ -63,6 +65,7 @@ DEFAULT_EVENTS = {  # N when --events is not given
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,
     "territorial": territorial.EVENTOS,
+    "vinculada": vinculada.FAMILIAS,
     "indicadores": 100_000,
     "vivo": 24_000,
     "relay-ocupado": relay_ocupado.EVENTOS,
@@ -99,7 +102,9 @@ def main() -> None:
         type=int,
         help=f"events per benchmark (default {EVENTS:,}; import: people, about 4.5 per household;"
         " reglas and linea-base: families; asignacion: demand rows; demanda, territorial:"
-        " boards; defaults: " + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items()) + ")",
+        " boards; vinculada: families; defaults: "
+        + ", ".join(f"{n:,} ({b})" for b, n in DEFAULT_EVENTS.items())
+        + ")",
     )
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="repeatable")
     parser.add_argument(

@@ -37,24 +37,26 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from juntos_events.consumer import ConsumerSettings, Subscriptions
-from juntos_events.envelope import encode
+from juntos_events.consumer import BatchHandler, ConsumerSettings, Subscriptions
+from juntos_events.envelope import Envelope, encode
+from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from juntos_testing.publishing import start_at_end
 from offer.consumers import subscriptions
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.consumer import consuming
 from bench.report import Phase, Result, release_memory
@@ -197,52 +199,101 @@ async def produce(
     bootstrap: str, cuantos: list[int], events: int, municipios: Sequence[str] = MUNICIPIOS
 ) -> None:
     """Every board, encoded as accompaniment's relay publishes it, on the real topic."""
+
+    def tableros() -> Iterator[tuple[str, DomainEvent]]:
+        for start in range(0, len(cuantos), WINDOW):
+            hasta = min(start + WINDOW, len(cuantos))
+            ventana = list(familias(cuantos, start, hasta, municipios))
+            for ronda in range(max(len(f.tableros) for f in ventana)):
+                for f in ventana:
+                    if ronda < len(f.tableros):
+                        yield f.familia_id, evento(f, ronda)
+
+    label = "produce LogrosEvaluados (untimed)"
+    sent = await publish(bootstrap, acompanamiento.events, tableros(), label, events)
+    if sent != events:
+        raise AssertionError(f"{sent:,} boards produced, expected {events:,}")
+
+
+async def publish(
+    bootstrap: str,
+    registry: EventRegistry,
+    eventos: Iterable[tuple[str, DomainEvent]],
+    label: str,
+    total: int,
+) -> int:
+    """(stream id, event)s encoded as the service's relay publishes them (key = stream id), on
+    its topic, untimed, SEND_CHUNK in flight; how many were sent."""
     producer = idempotent_producer(bootstrap)
     await producer.start()
     sent = 0
     try:
         with progress() as bar:
-            task = bar.add_task("produce LogrosEvaluados (untimed)", total=events)
+            task = bar.add_task(label, total=total)
             pending = []
-            for start in range(0, len(cuantos), WINDOW):
-                hasta = min(start + WINDOW, len(cuantos))
-                ventana = list(familias(cuantos, start, hasta, municipios))
-                for ronda in range(max(len(f.tableros) for f in ventana)):
-                    for f in ventana:
-                        if ronda >= len(f.tableros):
-                            continue
-                        m = encode(
-                            acompanamiento.events,
-                            evento(f, ronda),
-                            event_id=str(uuid.uuid4()),
-                            stream_id=f.familia_id,
-                            occurred_at=datetime.now(UTC),
-                        )
-                        pending.append(
-                            await producer.send(
-                                TOPIC,
-                                m.value,
-                                key=f.familia_id.encode(),
-                                headers=list(m.headers.items()),
-                            )
-                        )
-                        if len(pending) >= SEND_CHUNK:
-                            await asyncio.gather(*pending)
-                            sent += len(pending)
-                            bar.advance(task, len(pending))
-                            pending = []
+            for stream_id, event in eventos:
+                m = encode(
+                    registry,
+                    event,
+                    event_id=str(uuid.uuid4()),
+                    stream_id=stream_id,
+                    occurred_at=datetime.now(UTC),
+                )
+                pending.append(
+                    await producer.send(
+                        registry.topic,
+                        m.value,
+                        key=stream_id.encode(),
+                        headers=list(m.headers.items()),
+                    )
+                )
+                if len(pending) >= SEND_CHUNK:
+                    await asyncio.gather(*pending)
+                    sent += len(pending)
+                    bar.advance(task, len(pending))
+                    pending = []
             await asyncio.gather(*pending)
             sent += len(pending)
     finally:
         await producer.stop()
-    if sent != events:
-        raise AssertionError(f"{sent:,} boards produced, expected {events:,}")
+    return sent
+
+
+def one_by_one(service: str, handler: BatchHandler, *event_types: str) -> Subscriptions:
+    """A service's batch handler given one event per call: the "before" of a batch handler."""
+    subs = Subscriptions()
+
+    @subs.on_batch(service, *event_types)
+    async def uno_a_uno(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+        for envelope in envelopes:
+            await handler([envelope], conn)
+
+    return subs
+
+
+async def tablas(uri: str, consultas: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+    conn = await asyncpg.connect(uri)
+    try:
+        return [[tuple(r) for r in await conn.fetch(sql)] for sql in consultas]
+    finally:
+        await conn.close()
+
+
+def mismas_tablas(
+    lote: list[list[tuple[Any, ...]]], uno: list[list[tuple[Any, ...]]], consultas: Sequence[str]
+) -> None:
+    """Fails naming the tables where runs and one by one differ."""
+    if lote != uno:
+        nombres = [sql.split(" FROM ")[1].split()[0] for sql in consultas]
+        distintas = [n for n, a, b in zip(nombres, lote, uno, strict=True) if a != b]
+        raise AssertionError(f"runs and one by one differ in {distintas}")
 
 
 async def start_all_at_end(
-    bootstrap: str, groups: Sequence[str], topics: list[str]
+    bootstrap: str, groups: Sequence[str], topics: list[str], topic: str = TOPIC
 ) -> dict[TopicPartition, int]:
-    """Start every group at the end of `topics`: the boards topic's offsets they read from."""
+    """Start every group at the end of `topics`: `topic`'s offsets they read from (the boards'
+    by default)."""
     for group in groups:
         tps = await start_at_end(bootstrap, group, topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -251,7 +302,7 @@ async def start_all_at_end(
         offsets = await admin.list_consumer_group_offsets(groups[0], partitions=tps)
     finally:
         await admin.close()
-    return {tp: offsets[tp].offset for tp in tps if tp.topic == TOPIC}
+    return {tp: offsets[tp].offset for tp in tps if tp.topic == topic}
 
 
 async def committed(
@@ -331,12 +382,16 @@ async def timed_runner(
     total: int,
     label: str,
     profile_as: str,
+    preparar: Callable[[AsyncEngine], Awaitable[None]] | None = None,
 ) -> tuple[Phase, str]:
-    """A service's real `ConsumerRunner` (default settings) on a fresh migrated database,
-    timed by its committed offsets; the phase and the database's URI."""
+    """A service's real `ConsumerRunner` (default settings) on a fresh migrated database
+    (`preparar` fills it first, untimed), timed by its committed offsets; the phase and the
+    database's URI."""
     url, uri = servers.database(database)
     await upgrade(url, migrations)
     engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
+    if preparar is not None:
+        await preparar(engine)
     bootstrap = servers.kafka.bootstrap
     servers.checkpoint()
     release_memory()
@@ -348,6 +403,36 @@ async def timed_runner(
     finally:
         await engine.dispose()
     return phase, uri
+
+
+async def grupo(
+    servers: Servers,
+    group: str,
+    subs: Subscriptions,
+    start: dict[TopicPartition, int],
+    warm_up: int,
+    total: int,
+    *,
+    migrations: Path,
+    que: str,
+    bench: str,
+    label: str,
+    preparar: Callable[[AsyncEngine], Awaitable[None]] | None = None,
+) -> tuple[Phase, str]:
+    """`timed_runner` of one side of a bench (`label`), in a database named after its group."""
+    return await timed_runner(
+        servers,
+        f"bench_{group.replace('-', '_')}",
+        migrations,
+        group,
+        subs,
+        start,
+        warm_up,
+        total,
+        f"consume {que} ({bench}, {label})",
+        f"{bench}-{label.replace(' ', '-')}",
+        preparar,
+    )
 
 
 async def baseline(

@@ -24,21 +24,16 @@ speed-up: project / baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from juntos_events.consumer import Subscriptions
-from juntos_events.envelope import Envelope
 from juntos_events.topics import ensure_topics
-from sqlalchemy.ext.asyncio import AsyncConnection
 from territorial import territorio
 from territorial.consumers import demanda_de_las_familias, subscriptions
 
 from bench import demanda
-from bench.report import Phase, Result
+from bench.report import Result
 from bench.servers import Servers
 
 MIGRATIONS = Path(str(files("territorial") / "migrations" / "versions"))
@@ -53,56 +48,14 @@ TABLAS = (
     "SELECT municipio, dimension, capacidad, condiciones, demanda, oferta, cobertura, brecha,"
     " clasificacion FROM mapa_capacidades ORDER BY 1, 2",
 )
-
-
-def one_by_one() -> Subscriptions:
-    """Territorial's handler, given one board per call (the statements of the code before)."""
-    subs = Subscriptions()
-
-    @subs.on_batch("accompaniment", "LogrosEvaluados", "CasoCerrado")
-    async def uno_a_uno(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
-        for envelope in envelopes:
-            await demanda_de_las_familias([envelope], conn)
-
-    return subs
-
-
-async def side(
-    servers: Servers,
-    group: str,
-    subs: Subscriptions,
-    start: dict[Any, int],
-    warm_up: int,
-    total: int,
-    label: str,
-) -> tuple[Phase, str]:
-    return await demanda.timed_runner(
-        servers,
-        f"bench_{group.replace('-', '_')}",
-        MIGRATIONS,
-        group,
-        subs,
-        start,
-        warm_up,
-        total,
-        f"consume boards (territorial, {label})",
-        f"territorial-{label.replace(' ', '-')}",
-    )
-
-
-async def tablas(uri: str) -> list[list[tuple[Any, ...]]]:
-    conn = await asyncpg.connect(uri)
-    try:
-        return [[tuple(r) for r in await conn.fetch(sql)] for sql in TABLAS]
-    finally:
-        await conn.close()
+# the handler given one board per call: the 9 statements a board of the per-event code before
+ONE_BY_ONE = demanda.one_by_one(
+    "accompaniment", demanda_de_las_familias, "LogrosEvaluados", "CasoCerrado"
+)
 
 
 def check(lote: list[list[tuple[Any, ...]]], uno: list[list[tuple[Any, ...]]], cuantos: list[int]):
-    if lote != uno:
-        nombres = [sql.split(" FROM ")[1].split()[0] for sql in TABLAS]
-        distintas = [n for n, a, b in zip(nombres, lote, uno, strict=True) if a != b]
-        raise AssertionError(f"runs and one by one differ in {distintas}")
+    demanda.mismas_tablas(lote, uno, TABLAS)
     familias = {r[0]: (r[1], r[2]) for r in lote[0]}
     if len(familias) != len(cuantos):
         raise AssertionError(f"{len(familias):,} boards kept for {len(cuantos):,} families")
@@ -123,12 +76,15 @@ async def run(servers: Servers, events: int) -> Result:
     await demanda.produce(bootstrap, cuantos, events, MUNICIPIOS)
     warm_up = min(WARM_UP, events // 10)
 
-    lote, lote_uri, uno, uno_uri = (
-        *await side(servers, BATCH_GROUP, subscriptions, start, warm_up, events, "runs"),
-        *await side(servers, SINGLE_GROUP, one_by_one(), start, warm_up, events, "one by one"),
+    kw = {"migrations": MIGRATIONS, "que": "boards", "bench": "territorial"}
+    lote, lote_uri = await demanda.grupo(
+        servers, BATCH_GROUP, subscriptions, start, warm_up, events, label="runs", **kw
     )
-    tablas_lote = await tablas(lote_uri)
-    check(tablas_lote, await tablas(uno_uri), cuantos)
+    uno, uno_uri = await demanda.grupo(
+        servers, SINGLE_GROUP, ONE_BY_ONE, start, warm_up, events, label="one by one", **kw
+    )
+    tablas_lote = await demanda.tablas(lote_uri, TABLAS)
+    check(tablas_lote, await demanda.tablas(uno_uri, TABLAS), cuantos)
     return Result(
         bench="territorial",
         events=events,

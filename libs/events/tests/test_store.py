@@ -209,6 +209,39 @@ async def test_append_many_writes_every_stream_at_its_version_or_none(
     assert backlog == 4
 
 
+async def test_append_many_records_each_events_own_cause(
+    engine: AsyncEngine, store: EventStore
+) -> None:
+    """A consumer's run appends what several events caused in one call: each keeps its cause."""
+    async with engine.begin() as conn:
+        await store.append_many(
+            conn,
+            "Familia",
+            [
+                ("cau-a", 0, [Demo(familia="a", n=1), Demo(familia="a", n=2)]),
+                ("cau-b", 0, [Demo(familia="b", n=1)]),
+            ],
+            actor="sistema:enrollment",
+            causation_id="todos",
+            causation_ids={"cau-a": ["evento-1", "evento-2"]},
+        )
+        with pytest.raises(ValueError, match="1 causes for 2 events"):
+            await store.append_many(
+                conn,
+                "Familia",
+                [("cau-c", 0, [Demo(familia="c", n=1), Demo(familia="c", n=2)])],
+                actor="t",
+                causation_ids={"cau-c": ["solo-uno"]},
+            )
+    async with engine.connect() as conn:
+        leidos = {s: await store.read(conn, s) for s in ("cau-a", "cau-b")}
+    assert {s: [r.metadata.get("causation_id") for r in rs] for s, rs in leidos.items()} == {
+        "cau-a": ["evento-1", "evento-2"],
+        "cau-b": ["todos"],
+    }
+    assert {r.metadata["actor"] for rs in leidos.values() for r in rs} == {"sistema:enrollment"}
+
+
 async def test_concurrent_append_many_over_the_same_streams_exactly_one_wins(
     engine: AsyncEngine, store: EventStore
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +118,7 @@ SELECT count(*) FROM new_events
 # still at its expected version (`guard`, one index probe per stream); the caller compares the
 # count with what it sent and voids the transaction if a stream moved. The unique key stops a
 # writer that loses a race between the check and the insert, as in _APPEND.
+# Each event carries its own cause (one call may append what several events caused).
 _APPEND_MANY = """
 WITH guard AS (
     SELECT s.stream_id FROM unnest($4::text[], $5::int[]) AS s(stream_id, expected)
@@ -127,9 +128,11 @@ WITH guard AS (
     INSERT INTO events (stream_id, stream_type, version, event_id, event_type, schema_version,
                         data, metadata, occurred_at)
     SELECT e.stream_id, $1, e.version, e.event_id, e.event_type, e.schema_version, e.data,
-           $2::jsonb, $3
-    FROM unnest($6::text[], $7::int[], $8::uuid[], $9::text[], $10::int[], $11::jsonb[])
-         AS e(stream_id, version, event_id, event_type, schema_version, data)
+           CASE WHEN e.causation_id IS NULL THEN $2::jsonb
+                ELSE $2::jsonb || jsonb_build_object('causation_id', e.causation_id) END, $3
+    FROM unnest($6::text[], $7::int[], $8::uuid[], $9::text[], $10::int[], $11::jsonb[],
+                $19::text[])
+         AS e(stream_id, version, event_id, event_type, schema_version, data, causation_id)
     WHERE e.stream_id IN (SELECT stream_id FROM guard)
     RETURNING event_id
 ), published AS (
@@ -287,10 +290,13 @@ class EventStore:
         *,
         actor: str,
         causation_id: str | None = None,
+        causation_ids: Mapping[str, Sequence[str | None]] | None = None,
         occurred_at: datetime | None = None,
     ) -> dict[str, int]:
         """Append to many streams of one type in one statement: (stream, expected, events).
 
+        `causation_ids[stream]`, beside a stream's events, names each one's cause (one call may
+        append what several events caused: a consumer's run); the others get `causation_id`.
         Returns each stream's new version. All or nothing: if any stream is not at its expected
         version, raises ConcurrencyConflict (naming the first such stream) and the caller's
         transaction is void (roll it back; `retrying` does). Rows go in in stream-id order, so
@@ -303,9 +309,13 @@ class EventStore:
         if len({stream_id for stream_id, _, _ in streams}) != len(streams):
             raise ValueError("a stream appears twice in one append_many")
         occurred_at = occurred_at or datetime.now(UTC)
-        meta = _metadata(actor, None, causation_id)
-        rows = _Rows()
+        meta = _metadata(actor, None, None)
+        rows, causes = _Rows(), []
         for stream_id, expected, new_events in streams:
+            own = (causation_ids or {}).get(stream_id)
+            if own is not None and len(own) != len(new_events):
+                raise ValueError(f"{len(own)} causes for {len(new_events)} events of {stream_id}")
+            causes += own or [causation_id] * len(new_events)
             for n, event in enumerate(new_events, start=1):
                 rows.add(self.registry, stream_id, expected + n, event, occurred_at)
         params = (
@@ -327,6 +337,7 @@ class EventStore:
             rows.keys,
             rows.headers,
             rows.payloads,
+            causes,
         )
         try:
             result = await conn.exec_driver_sql(_APPEND_MANY, params)

@@ -8,7 +8,7 @@ that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -65,26 +65,57 @@ async def desplazada(envelope: Envelope, conn: AsyncConnection) -> None:
     )
 
 
-@subscriptions.on(ENROLLMENT, "FamiliaVinculada")
-async def vinculada(envelope: Envelope, conn: AsyncConnection) -> None:
+@subscriptions.on_batch(
+    ENROLLMENT, "FamiliaVinculada", "IntegranteRegistrado", "IntegranteActualizado"
+)
+async def vinculadas_e_integrantes(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of acuerdos signed (each opens its case) and of members registered or corrected
+    (the roster, then the case re-evaluated), in a constant number of round trips: the run's
+    case commands together, in event order (`aplicar_lote` keeps the roster in memory step by
+    step, so it reads it before the run's roster writes), then those writes."""
+    vinculadas = [e.data for e in envelopes if e.event_type == "FamiliaVinculada"]
+    integrantes = [e.data for e in envelopes if e.event_type != "FamiliaVinculada"]
+    filas = (
+        await queries.familias(conn, [d["familia_id"] for d in vinculadas]) if vinculadas else {}
+    )
+    await handlers.aplicar_lote(
+        conn, [_paso(e, filas) for e in envelopes], actor=f"sistema:{ENROLLMENT}"
+    )
+    await queries.actualizar_familias(
+        conn,
+        [
+            {
+                "familia_id": d["familia_id"],
+                "estado_inscripcion": "VINCULADA",
+                "fecha_vinculacion": date.fromisoformat(d["fecha_vinculacion"]),
+            }
+            for d in vinculadas
+        ],
+    )
+    await queries.guardar_integrantes(
+        conn, [(d["familia_id"], d["integrante"]) for d in integrantes]
+    )
+
+
+def _paso(envelope: Envelope, filas: Mapping[str, Any]) -> handlers.Paso:
     d = envelope.data
     fid = d["familia_id"]
-    fecha = date.fromisoformat(d["fecha_vinculacion"])
-    await queries.actualizar_familia(
-        conn, fid, estado_inscripcion="VINCULADA", fecha_vinculacion=fecha
+    if envelope.event_type != "FamiliaVinculada":
+        dia = _dia(envelope)
+        return handlers.Paso(
+            fid,
+            handlers.mandar(lambda m: domain.Reevaluar(hoy=dia, miembros=m)),
+            envelope.id,
+            queries.miembro(d["integrante"]),
+        )
+    fila = filas.get(fid)
+    abrir = domain.Abrir(
+        familia_id=fid,
+        municipio=d["municipio"],
+        fecha_vinculacion=date.fromisoformat(d["fecha_vinculacion"]),
+        desplazada=bool(fila and fila.desplazada),
     )
-    fila = await queries.familia(conn, fid)
-    await _caso(
-        conn,
-        envelope,
-        fid,
-        domain.Abrir(
-            familia_id=fid,
-            municipio=d["municipio"],
-            fecha_vinculacion=fecha,
-            desplazada=bool(fila and fila.desplazada),
-        ),
-    )
+    return handlers.Paso(fid, handlers.mandar(abrir), envelope.id)
 
 
 @subscriptions.on(ENROLLMENT, "FamiliaNoVinculada")
@@ -92,14 +123,6 @@ async def no_vinculada(envelope: Envelope, conn: AsyncConnection) -> None:
     await queries.actualizar_familia(
         conn, envelope.data["familia_id"], estado_inscripcion="NO_VINCULADA"
     )
-
-
-@subscriptions.on(ENROLLMENT, "IntegranteRegistrado")
-@subscriptions.on(ENROLLMENT, "IntegranteActualizado")
-async def integrante(envelope: Envelope, conn: AsyncConnection) -> None:
-    fid = envelope.data["familia_id"]
-    await queries.guardar_integrante(conn, fid, envelope.data["integrante"])
-    await _reevaluar(conn, envelope, fid)
 
 
 @subscriptions.on(ENROLLMENT, "IntegranteRetirado")
@@ -148,21 +171,34 @@ async def reabierta(envelope: Envelope, conn: AsyncConnection) -> None:
         )
 
 
-@subscriptions.on("offer", "ServicioPrestado")
-async def servicio_prestado(envelope: Envelope, conn: AsyncConnection) -> None:
-    """Contract with offer: familia_id, integrante_id (or null), logros (LB codes), fecha."""
+@subscriptions.on_batch("offer", "ServicioPrestado")
+async def servicios_prestados(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of delivered services (a RUAF file's), each LB evidence for its case, in order,
+    in a constant number of round trips. Contract with offer: familia_id, integrante_id (or
+    null), logros (LB codes), fecha."""
+    await handlers.aplicar_lote(
+        conn,
+        [paso for e in envelopes for paso in _servicio(e)],
+        actor="sistema:offer",
+    )
+
+
+def _servicio(envelope: Envelope) -> list[handlers.Paso]:
     d = envelope.data
     fecha = date.fromisoformat(str(d["fecha"]))
-    for logro in d["logros"]:
-        await _caso(
-            conn,
-            envelope,
+    return [
+        handlers.Paso(
             d["familia_id"],
-            lambda m, logro=logro: domain.RegistrarServicio(
-                logro=logro,
-                integrante_id=d.get("integrante_id"),
-                referencia=envelope.id,
-                fecha=fecha,
-                miembros=m,
+            handlers.mandar(
+                lambda m, logro=logro: domain.RegistrarServicio(
+                    logro=logro,
+                    integrante_id=d.get("integrante_id"),
+                    referencia=envelope.id,
+                    fecha=fecha,
+                    miembros=m,
+                )
             ),
+            envelope.id,
         )
+        for logro in d["logros"]
+    ]

@@ -83,32 +83,66 @@ async def aplicar(
 Decidir = Callable[[str, Caso, int, Sequence[Miembro]], Sequence[DomainEvent]]
 
 
-async def aplicar_lote(
-    conn: AsyncConnection, familia_ids: Sequence[str], decidir: Decidir, *, actor: str
-) -> dict[str, Applied[Caso]]:
-    """Many cases' commands in the caller's transaction, in a constant number of round trips.
+@dataclass(frozen=True)
+class Paso:
+    """One command of a batch on a family's case, what caused it (an event's id) and the roster
+    change that came with it (a member registered or corrected: upserted before deciding)."""
 
-    `decidir(familia, case, version, members)` answers each case's new events (pure; it records
-    its own refusals). All cases are read at once, their events appended in one guarded
-    statement (a lost race anywhere is a ConcurrencyConflict for the whole batch) and their
-    summaries updated in one more. Answers the Applied of each case that got events.
+    familia_id: str
+    decidir: Decidir
+    causa: str | None = None
+    integrante: Miembro | None = None
+
+
+def mandar(comando: Comando | Callable[[Sequence[Miembro]], Comando]) -> Decidir:
+    """A `Decidir` that sends `comando` (a callable gets the family's current members)."""
+    return lambda fid, caso, version, miembros: domain.decide(
+        caso, comando(miembros) if callable(comando) else comando
+    )
+
+
+async def aplicar_lote(
+    conn: AsyncConnection, pasos: Sequence[Paso], *, actor: str
+) -> dict[str, Applied[Caso]]:
+    """Many commands on cases in the caller's transaction, in a constant number of round trips.
+
+    Each `decidir(familia, case, version, members)` answers its new events (pure; it records
+    its own refusals) on the case and roster as the batch's earlier steps left them, so a batch
+    gives what its steps give one at a time, in order. All cases are read at once, their events
+    appended in one guarded statement, each with its step's cause (a lost race anywhere is a
+    ConcurrencyConflict for the whole batch) and their summaries updated in one more. Answers
+    the Applied of each case that got events.
     """
+    familia_ids = list(dict.fromkeys(p.familia_id for p in pasos))
     cargados = await casos.load_many(conn, familia_ids)
-    roster = await queries.miembros_de(conn, familia_ids)
-    nuevos = {
-        fid: list(decidir(fid, caso, version, roster.get(fid, [])))
-        for fid, (caso, version) in cargados.items()
+    roster = {
+        fid: {m.integrante_id: m for m in ms}
+        for fid, ms in (await queries.miembros_de(conn, familia_ids)).items()
     }
+    estado = dict(cargados)
+    nuevos: dict[str, list[DomainEvent]] = {}
+    causas: dict[str, list[str | None]] = {}
+    for paso in pasos:
+        fid = paso.familia_id
+        miembros = roster.setdefault(fid, {})
+        if paso.integrante is not None:
+            miembros[paso.integrante.integrante_id] = paso.integrante
+        caso, version = estado[fid]
+        eventos = list(paso.decidir(fid, caso, version, [miembros[i] for i in sorted(miembros)]))
+        if eventos:
+            estado[fid] = (casos.evolve_from(eventos, caso), version + len(eventos))
+            nuevos.setdefault(fid, []).extend(eventos)
+            causas.setdefault(fid, []).extend([paso.causa] * len(eventos))
     versiones = await store.append_many(
         conn,
         casos.stream_type,
         [(fid, cargados[fid][1], eventos) for fid, eventos in nuevos.items()],
         actor=actor,
+        causation_ids=causas,
     )
     aplicados = {
-        fid: Applied(caso, casos.evolve_from(nuevos[fid], caso), v, nuevos[fid])
+        fid: Applied(cargados[fid][0], estado[fid][0], v, nuevos[fid])
         for fid, v in versiones.items()
-        for caso in [cargados[fid][0]]
     }
     await queries.proyectar_casos(conn, [_resumen(a) for a in aplicados.values()])
     return aplicados
@@ -133,4 +167,14 @@ async def caso(conn: AsyncConnection, familia_id: str) -> tuple[Caso, int]:
     return await casos.load(conn, familia_id)
 
 
-__all__ = ["Servicios", "aplicar", "aplicar_lote", "caso", "casos", "ejecutar", "given", "store"]
+__all__ = [
+    "Paso",
+    "Servicios",
+    "aplicar",
+    "aplicar_lote",
+    "caso",
+    "casos",
+    "ejecutar",
+    "given",
+    "store",
+]

@@ -7,6 +7,7 @@ enrollment's events keep it, in the transaction that applies each event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -68,10 +69,18 @@ async def registrar_familias(
 
 
 async def actualizar_familia(conn: AsyncConnection, familia_id: str, **valores: Any) -> None:
-    columnas = ", ".join(f"{k} = :{k}" for k in valores)
+    await actualizar_familias(conn, [{"familia_id": familia_id, **valores}])
+
+
+async def actualizar_familias(conn: AsyncConnection, filas: Sequence[Mapping[str, Any]]) -> None:
+    """Set columns of many families (`familia_id` plus the same columns in every row), in order,
+    in one round trip."""
+    if not filas:
+        return
+    columnas = ", ".join(f"{k} = :{k}" for k in filas[0] if k != "familia_id")
     await conn.execute(
         text(f"UPDATE familias SET {columnas} WHERE familia_id = :familia_id"),
-        {"familia_id": familia_id, **valores},
+        [dict(f) for f in filas],
     )
 
 
@@ -115,18 +124,21 @@ async def guardar_integrantes(
             """
         ),
         [
-            {
-                "familia_id": familia_id,
-                "integrante_id": integrante["integrante_id"],
-                "fecha_nacimiento": date.fromisoformat(str(integrante["fecha_nacimiento"])),
-                "sexo": integrante["sexo"],
-                "parentesco": integrante["parentesco"],
-                "discapacidad": bool(integrante.get("discapacidad", False)),
-                "gestante": bool(integrante.get("gestante", False)),
-                "activo": activo,
-            }
+            {"familia_id": familia_id, **asdict(miembro(integrante)), "activo": activo}
             for familia_id, integrante in integrantes
         ],
+    )
+
+
+def miembro(integrante: Mapping[str, Any]) -> Miembro:
+    """A member as enrollment's events carry it, as the roster stores and reads it back."""
+    return Miembro(
+        integrante_id=integrante["integrante_id"],
+        fecha_nacimiento=date.fromisoformat(str(integrante["fecha_nacimiento"])),
+        sexo=integrante["sexo"],
+        parentesco=integrante["parentesco"],
+        discapacidad=bool(integrante.get("discapacidad", False)),
+        gestante=bool(integrante.get("gestante", False)),
     )
 
 

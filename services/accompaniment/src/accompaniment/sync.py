@@ -147,7 +147,9 @@ async def _en_una_transaccion(
         hechos[n] = ResultadoItem(p.item_id, "APLICADO", version)
         return nuevos
 
-    aplicados = await handlers.aplicar_lote(conn, list(solos), decidir, actor=actor)
+    aplicados = await handlers.aplicar_lote(
+        conn, [handlers.Paso(fid, decidir) for fid in solos], actor=actor
+    )
     for fid, aplicado in aplicados.items():
         hechos[solos[fid]].version = aplicado.version
     return hechos
