@@ -30,6 +30,7 @@ from bench import (
     reglas,
     relay,
     report,
+    seguimientos,
     territorial,
     vivo,
 )
@@ -52,11 +53,13 @@ BENCHES = {
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
     "cupos": cupos.run,  # also a served app with OpenTelemetry, like linea-base
+    "seguimientos": seguimientos.run,  # a served app too
 }
 EVENTS = 200_000
 DEFAULT_EVENTS = {  # N when --events is not given
     "reglas": 20_000,
     "linea-base": 10_000,
+    "seguimientos": 2_000,
     "asignacion": asignacion.DEMANDA,
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,

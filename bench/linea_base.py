@@ -37,7 +37,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -127,9 +127,10 @@ def _sobre(event_type: str, data: dict[str, Any]) -> Envelope:
     )
 
 
-def sobres(f: Familia) -> list[Envelope]:
-    """Enrollment's facts about a family, as the consumer would receive them."""
-    fid, cogestor = f.familia_id, cogestor_de(f)
+def sobres(f: Familia, cogestor: str | None = None) -> list[Envelope]:
+    """Enrollment's facts about a family, as the consumer would receive them (assigned to
+    `cogestor`, by default the one of its municipality)."""
+    fid, cogestor = f.familia_id, cogestor or cogestor_de(f)
     integrantes = [
         {
             "integrante_id": m.integrante_id,
@@ -173,8 +174,11 @@ def sobres(f: Familia) -> list[Envelope]:
     ]
 
 
-async def abrir_casos(url: str, fams: Sequence[Familia]) -> float:
-    """Feed each family's envelopes to the real handlers, LOTE_CASOS families per transaction."""
+async def abrir_casos(
+    url: str, fams: Sequence[Familia], cogestores: Mapping[str, str] | None = None
+) -> float:
+    """Feed each family's envelopes to the real handlers, LOTE_CASOS families per transaction;
+    `cogestores` (family id -> cogestor) overrides the one of the municipality."""
     engine = create_async_engine(url)
     started = time.perf_counter()
     try:
@@ -184,7 +188,7 @@ async def abrir_casos(url: str, fams: Sequence[Familia]) -> float:
                 lote = fams[inicio : inicio + LOTE_CASOS]
                 async with engine.begin() as conn:
                     for f in lote:
-                        for sobre in sobres(f):
+                        for sobre in sobres(f, (cogestores or {}).get(f.familia_id)):
                             await subscriptions.apply_one(sobre, conn)
                 bar.advance(task, len(lote))
     finally:
