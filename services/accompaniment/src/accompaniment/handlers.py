@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, given, retrying
 from juntos_events.events import DomainEvent
-from juntos_events.store import EventStore
+from juntos_events.store import EventStore, Stream
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from accompaniment import domain, queries
@@ -80,7 +80,7 @@ async def aplicar(
     )
 
 
-Decidir = Callable[[str, Caso, int, Sequence[Miembro]], Sequence[DomainEvent]]
+Decidir = Callable[[str, Caso, Stream, Sequence[Miembro]], Sequence[DomainEvent]]
 
 
 async def aplicar_lote(
@@ -88,21 +88,22 @@ async def aplicar_lote(
 ) -> dict[str, Applied[Caso]]:
     """Many cases' commands in the caller's transaction, in a constant number of round trips.
 
-    `decidir(familia, case, version, members)` answers each case's new events (pure; it records
-    its own refusals). All cases are read at once, their events appended in one guarded
-    statement (a lost race anywhere is a ConcurrencyConflict for the whole batch) and their
-    summaries updated in one more. Answers the Applied of each case that got events.
+    `decidir(familia, case, stream, members)` answers each case's new events (pure; it records
+    its own refusals; `stream` is the case's version and events as read). All cases are read at
+    once, their events appended in one guarded statement (a lost race anywhere is a
+    ConcurrencyConflict for the whole batch) and their summaries updated in one more. Answers
+    the Applied of each case that got events.
     """
-    cargados = await casos.load_many(conn, familia_ids)
+    cargados = await casos.load_streams(conn, familia_ids)
     roster = await queries.miembros_de(conn, familia_ids)
     nuevos = {
-        fid: list(decidir(fid, caso, version, roster.get(fid, [])))
-        for fid, (caso, version) in cargados.items()
+        fid: list(decidir(fid, caso, leido, roster.get(fid, [])))
+        for fid, (caso, leido) in cargados.items()
     }
     versiones = await store.append_many(
         conn,
         casos.stream_type,
-        [(fid, cargados[fid][1], eventos) for fid, eventos in nuevos.items()],
+        [(fid, cargados[fid][1].version, eventos) for fid, eventos in nuevos.items()],
         actor=actor,
     )
     aplicados = {
