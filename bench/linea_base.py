@@ -407,8 +407,8 @@ async def evaluated_all(uri: str, fams: Sequence[Familia]) -> None:
         )
 
 
-def app_cruda(uri: str) -> FastAPI:
-    """One POST route: the body as a plain dict, one raw asyncpg INSERT of it as jsonb."""
+def app_con_pool(uri: str) -> FastAPI:
+    """A bare FastAPI app whose `state.pool` is a raw asyncpg pool of CONCURRENCY connections."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -418,7 +418,12 @@ def app_cruda(uri: str) -> FastAPI:
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(lifespan=lifespan)
+    return FastAPI(lifespan=lifespan)
+
+
+def app_cruda(uri: str) -> FastAPI:
+    """One POST route: the body as a plain dict, one raw asyncpg INSERT of it as jsonb."""
+    app = app_con_pool(uri)
 
     @app.post(RUTA, status_code=201)
     async def recibir(familia_id: uuid.UUID, body: dict[str, Any], request: Request) -> Response:
@@ -442,18 +447,23 @@ def asyncpg_sin_instrumentar() -> Iterator[None]:
             instrumentor.instrument()
 
 
+async def tabla_cruda(uri: str, tabla: str, columna: str) -> None:
+    """The raw side's one table: an id, the family and a jsonb column."""
+    conn = await asyncpg.connect(uri)
+    try:
+        await conn.execute(
+            f"CREATE TABLE {tabla} (id bigserial PRIMARY KEY, familia_id uuid NOT NULL,"
+            f" {columna} jsonb NOT NULL)"
+        )
+    finally:
+        await conn.close()
+
+
 async def baseline(
     servers: Servers, tokens: dict[str, str], calentamiento: list[Familia], fams: list[Familia]
 ) -> Lado:
     _, uri = servers.database("bench_linea_base_raw")
-    conn = await asyncpg.connect(uri)
-    try:
-        await conn.execute(
-            f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, familia_id uuid NOT NULL,"
-            " cuerpo jsonb NOT NULL)"
-        )
-    finally:
-        await conn.close()
+    await tabla_cruda(uri, RAW_TABLE, "cuerpo")
     with asyncpg_sin_instrumentar():
         lado = await medir(
             app_cruda(uri),

@@ -22,7 +22,6 @@ family must have its RespuestasActualizadas.
 
 from __future__ import annotations
 
-import contextlib
 import cProfile
 import json
 import random
@@ -30,7 +29,7 @@ import secrets
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -51,6 +50,7 @@ from juntos_web.settings import ServiceSettings
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import familias, report
+from bench.cupos import _ms
 from bench.familias import HOY, Familia
 from bench.linea_base import (
     MIGRATIONS,
@@ -60,9 +60,11 @@ from bench.linea_base import (
     _http,
     _sobre,
     abrir_casos,
+    app_con_pool,
     asyncpg_sin_instrumentar,
     cliente,
     servido,
+    tabla_cruda,
 )
 from bench.report import Phase, Result, release_memory
 from bench.servers import Servers
@@ -282,16 +284,7 @@ async def comprobar(uri: str, n: int) -> None:
 
 def app_cruda(uri: str) -> FastAPI:
     """One POST route: the batch as a plain dict, its items INSERTed with one statement."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(uri, min_size=CONCURRENCY, max_size=CONCURRENCY)
-        try:
-            yield
-        finally:
-            await app.state.pool.close()
-
-    app = FastAPI(lifespan=lifespan)
+    app = app_con_pool(uri)
 
     @app.post(RUTA)
     async def recibir(body: dict[str, Any], request: Request) -> Response:
@@ -312,14 +305,7 @@ async def baseline(
     asignados = cogestores(todas)
     fichas = tokens(secret, asignados)
     _, uri = servers.database("bench_seguimientos_raw")
-    conn = await asyncpg.connect(uri)
-    try:
-        await conn.execute(
-            f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, familia_id uuid NOT NULL,"
-            " item jsonb NOT NULL)"
-        )
-    finally:
-        await conn.close()
+    await tabla_cruda(uri, RAW_TABLE, "item")
     with asyncpg_sin_instrumentar():
         async with servido(app_cruda(uri)) as servidor:
             calentar = lotes(calentamiento, asignados, fichas, {}, seguimiento)
@@ -330,11 +316,6 @@ async def baseline(
             with Phase(profile_as="seguimientos-raw") as phase:
                 latencias, _ = await subir(servidor.port, "POST /v1/sync (raw)", medidos)
     return Lado(phase, latencias, 0.0)
-
-
-def _ms(latencias: Sequence[float], q: float) -> float:
-    ordenadas = sorted(latencias)
-    return ordenadas[min(len(ordenadas) - 1, round(q * (len(ordenadas) - 1)))] * 1000
 
 
 async def run(servers: Servers, events: int) -> Result:
