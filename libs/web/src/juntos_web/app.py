@@ -160,9 +160,9 @@ def settle_gc() -> None:
 
     Why: a batch decodes a few hundred thousand objects at once (a sync batch loads 200 cases'
     events). With the defaults they outlived the young collections, were promoted, and set off
-    full collections over the whole heap (0.2-0.4 s each) about every 70,000 allocations: 30-50 %
-    of accompaniment's CPU in the sync stages, and half of its CPU per follow-up (bench
-    `seguimientos`). Garbage in cycles now waits longer to be freed; most garbage here has no
+    full collections over the whole heap (0.1-0.4 s each) about every 70,000 allocations: 23-34 %
+    of accompaniment's CPU in the sync stages of `simulate run`, 36 % in bench `seguimientos`
+    (bench/README.md). Garbage in cycles now waits longer to be freed; most garbage here has no
     cycle and goes by reference counting, as before.
     """
     global _gc_settled
