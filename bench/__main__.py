@@ -31,6 +31,7 @@ from bench import (
     relay,
     relay_ocupado,
     report,
+    seguimientos,
     territorial,
     vinculada,
     vivo,
@@ -56,11 +57,13 @@ BENCHES = {
     # provider the relay would then create spans for)
     "linea-base": linea_base.run,
     "cupos": cupos.run,  # also a served app with OpenTelemetry, like linea-base
+    "seguimientos": seguimientos.run,  # a served app too
 }
 EVENTS = 200_000
 DEFAULT_EVENTS = {  # N when --events is not given
     "reglas": 20_000,
     "linea-base": 10_000,
+    "seguimientos": 2_000,
     "asignacion": asignacion.DEMANDA,
     "cupos": cupos.LINEAS,
     "demanda": demanda.EVENTOS,

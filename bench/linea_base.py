@@ -37,7 +37,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -127,9 +127,10 @@ def _sobre(event_type: str, data: dict[str, Any]) -> Envelope:
     )
 
 
-def sobres(f: Familia) -> list[Envelope]:
-    """Enrollment's facts about a family, as the consumer would receive them."""
-    fid, cogestor = f.familia_id, cogestor_de(f)
+def sobres(f: Familia, cogestor: str | None = None) -> list[Envelope]:
+    """Enrollment's facts about a family, as the consumer would receive them (assigned to
+    `cogestor`, by default the one of its municipality)."""
+    fid, cogestor = f.familia_id, cogestor or cogestor_de(f)
     integrantes = [
         {
             "integrante_id": m.integrante_id,
@@ -173,8 +174,11 @@ def sobres(f: Familia) -> list[Envelope]:
     ]
 
 
-async def abrir_casos(url: str, fams: Sequence[Familia]) -> float:
-    """Feed each family's envelopes to the real handlers, LOTE_CASOS families per transaction."""
+async def abrir_casos(
+    url: str, fams: Sequence[Familia], cogestores: Mapping[str, str] | None = None
+) -> float:
+    """Feed each family's envelopes to the real handlers, LOTE_CASOS families per transaction;
+    `cogestores` (family id -> cogestor) overrides the one of the municipality."""
     engine = create_async_engine(url)
     started = time.perf_counter()
     try:
@@ -184,7 +188,7 @@ async def abrir_casos(url: str, fams: Sequence[Familia]) -> float:
                 lote = fams[inicio : inicio + LOTE_CASOS]
                 async with engine.begin() as conn:
                     for f in lote:
-                        for sobre in sobres(f):
+                        for sobre in sobres(f, (cogestores or {}).get(f.familia_id)):
                             await subscriptions.apply_one(sobre, conn)
                 bar.advance(task, len(lote))
     finally:
@@ -403,8 +407,8 @@ async def evaluated_all(uri: str, fams: Sequence[Familia]) -> None:
         )
 
 
-def app_cruda(uri: str) -> FastAPI:
-    """One POST route: the body as a plain dict, one raw asyncpg INSERT of it as jsonb."""
+def app_con_pool(uri: str) -> FastAPI:
+    """A bare FastAPI app whose `state.pool` is a raw asyncpg pool of CONCURRENCY connections."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -414,7 +418,12 @@ def app_cruda(uri: str) -> FastAPI:
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(lifespan=lifespan)
+    return FastAPI(lifespan=lifespan)
+
+
+def app_cruda(uri: str) -> FastAPI:
+    """One POST route: the body as a plain dict, one raw asyncpg INSERT of it as jsonb."""
+    app = app_con_pool(uri)
 
     @app.post(RUTA, status_code=201)
     async def recibir(familia_id: uuid.UUID, body: dict[str, Any], request: Request) -> Response:
@@ -438,18 +447,23 @@ def asyncpg_sin_instrumentar() -> Iterator[None]:
             instrumentor.instrument()
 
 
+async def tabla_cruda(uri: str, tabla: str, columna: str) -> None:
+    """The raw side's one table: an id, the family and a jsonb column."""
+    conn = await asyncpg.connect(uri)
+    try:
+        await conn.execute(
+            f"CREATE TABLE {tabla} (id bigserial PRIMARY KEY, familia_id uuid NOT NULL,"
+            f" {columna} jsonb NOT NULL)"
+        )
+    finally:
+        await conn.close()
+
+
 async def baseline(
     servers: Servers, tokens: dict[str, str], calentamiento: list[Familia], fams: list[Familia]
 ) -> Lado:
     _, uri = servers.database("bench_linea_base_raw")
-    conn = await asyncpg.connect(uri)
-    try:
-        await conn.execute(
-            f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, familia_id uuid NOT NULL,"
-            " cuerpo jsonb NOT NULL)"
-        )
-    finally:
-        await conn.close()
+    await tabla_cruda(uri, RAW_TABLE, "cuerpo")
     with asyncpg_sin_instrumentar():
         lado = await medir(
             app_cruda(uri),

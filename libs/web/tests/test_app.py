@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from juntos_web import PROBLEM_JSON, LifespanHook, Role, create_service_app
+from juntos_web import app as fabrica
 from juntos_web.testing import bearer, service_client, settings_for_tests
 
 
@@ -133,6 +135,27 @@ async def test_lifespan_runs_hooks_in_order_around_the_engine() -> None:
         "stop consumers",
         "stop relay",
     ]
+
+
+async def test_the_first_app_to_start_in_a_process_settles_the_gc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start-up heap frozen out of the cyclic GC and a larger young generation, once: a
+    batch's decoded objects no longer set off full collections over the whole heap."""
+    monkeypatch.setattr(fabrica, "_gc_settled", False)
+    antes = gc.get_threshold()
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+    try:
+        async with service_client(create_service_app(settings_for_tests("demo"))) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert gc.get_threshold() == (fabrica.GC_YOUNG_THRESHOLD, 10, 10)
+            assert gc.get_freeze_count() > 10_000  # the modules, schemas and validators
+        gc.set_threshold(700, 10, 10)
+        async with service_client(create_service_app(settings_for_tests("demo"))):
+            assert gc.get_threshold() == (700, 10, 10)  # a second app changes nothing
+    finally:
+        gc.set_threshold(*antes)
 
 
 async def test_a_backend_the_server_closed_is_replaced_without_a_failed_request(

@@ -204,3 +204,44 @@ async def test_an_item_with_two_contents_is_refused_whole(client, app) -> None:
     r = await client.post("/v1/sync", json={"items": [doble]}, headers=cogestor(app))
     assert r.status_code == 422 and "at most one" in r.text
     assert await version(client, app, a) == 1
+
+
+async def test_follow_ups_against_an_older_version_are_compared_in_the_batch(client, app) -> None:
+    """Cases changed after the version the devices saw: their follow-ups are merged, or
+    refused as conflicts with both values, in the batch's one transaction, not one by one."""
+    hechas = await familias(app, 6)
+    await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in hechas])
+    vistas = {fid: await version(client, app, fid) for fid, _ in hechas}
+    usura = {"hogar": {"credito_usura": True}}
+    await sync(client, app, [seguimiento(fid, vistas[fid], usura) for fid, _ in hechas])
+    despues = {fid: await version(client, app, fid) for fid, _ in hechas}
+    fresco = await familias(app, 1)
+    await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in fresco])
+    vista_fresca = await version(client, app, fresco[0][0])
+    enviados = statements(app)
+    libreta = {"integrantes": {"jefe": {"libreta_militar": True}}}
+    await sync(client, app, [seguimiento(fresco[0][0], vista_fresca, libreta)])
+    por_uno = len(enviados)
+    enviados.clear()
+    sin_usura = {"hogar": {"credito_usura": False}}
+    items = [
+        seguimiento(fid, vistas[fid], sin_usura if n % 2 else libreta)
+        for n, (fid, _) in enumerate(hechas)
+    ]
+    respuesta = await sync(client, app, items)
+    assert len(enviados) == por_uno, enviados
+    assert respuesta["resumen"] == {"APLICADO": 3, "CONFLICTO": 3}, respuesta
+    for n, ((fid, _), r) in enumerate(zip(hechas, respuesta["resultados"], strict=True)):
+        if n % 2:  # the same question changed since: nothing written
+            assert r["estado"] == "CONFLICTO"
+            assert r["conflictos"] == [
+                {
+                    "pregunta": "hogar.credito_usura",
+                    "valor_dispositivo": False,
+                    "valor_actual": True,
+                }
+            ]
+            assert r["version"] == despues[fid] == await version(client, app, fid)
+        else:  # another question: merged
+            assert r["estado"] == "APLICADO"
+            assert r["version"] == await version(client, app, fid) > despues[fid]

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events.events import DomainEvent
-from juntos_events.store import ConcurrencyConflict, EventStore
+from juntos_events.store import ConcurrencyConflict, EventStore, Stream
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -57,9 +57,17 @@ class Aggregate(Generic[S, C]):
         self, conn: AsyncConnection, stream_ids: Sequence[str]
     ) -> dict[str, tuple[S, int]]:
         """`load` of many streams of this kind in one read (bulk commands)."""
+        loaded = await self.load_streams(conn, stream_ids)
+        return {stream_id: (state, stream.version) for stream_id, (state, stream) in loaded.items()}
+
+    async def load_streams(
+        self, conn: AsyncConnection, stream_ids: Sequence[str]
+    ) -> dict[str, tuple[S, Stream]]:
+        """`load_many`, keeping each stream as read (its version and recorded events): for a
+        decision that also looks at what happened after some version."""
         streams = await self.store.load_many(conn, stream_ids)
         return {
-            stream_id: (self.fold(r.event for r in stream.events), stream.version)
+            stream_id: (self.fold(r.event for r in stream.events), stream)
             for stream_id, stream in streams.items()
         }
 

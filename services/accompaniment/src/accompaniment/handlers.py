@@ -7,14 +7,14 @@ summary in one transaction. Members come from the local roster (enrollment's eve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, given, retrying
 from juntos_events.events import DomainEvent
-from juntos_events.store import EventStore
+from juntos_events.store import EventStore, Stream
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from accompaniment import domain, queries
@@ -80,7 +80,7 @@ async def aplicar(
     )
 
 
-Decidir = Callable[[str, Caso, int, Sequence[Miembro]], Sequence[DomainEvent]]
+Decidir = Callable[[str, Caso, Stream, Sequence[Miembro]], Sequence[DomainEvent]]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Paso:
 
 def mandar(comando: Comando | Callable[[Sequence[Miembro]], Comando]) -> Decidir:
     """A `Decidir` that sends `comando` (a callable gets the family's current members)."""
-    return lambda fid, caso, version, miembros: domain.decide(
+    return lambda fid, caso, leido, miembros: domain.decide(
         caso, comando(miembros) if callable(comando) else comando
     )
 
@@ -106,15 +106,16 @@ async def aplicar_lote(
 ) -> dict[str, Applied[Caso]]:
     """Many commands on cases in the caller's transaction, in a constant number of round trips.
 
-    Each `decidir(familia, case, version, members)` answers its new events (pure; it records
+    Each `decidir(familia, case, stream, members)` answers its new events (pure; it records
     its own refusals) on the case and roster as the batch's earlier steps left them, so a batch
-    gives what its steps give one at a time, in order. All cases are read at once, their events
+    gives what its steps give one at a time, in order (`stream`: the case's events as read, at
+    the version the earlier steps left). All cases are read at once, their events
     appended in one guarded statement, each with its step's cause (a lost race anywhere is a
     ConcurrencyConflict for the whole batch) and their summaries updated in one more. Answers
     the Applied of each case that got events.
     """
     familia_ids = list(dict.fromkeys(p.familia_id for p in pasos))
-    cargados = await casos.load_many(conn, familia_ids)
+    cargados = await casos.load_streams(conn, familia_ids)
     roster = {
         fid: {m.integrante_id: m for m in ms}
         for fid, ms in (await queries.miembros_de(conn, familia_ids)).items()
@@ -127,16 +128,19 @@ async def aplicar_lote(
         miembros = roster.setdefault(fid, {})
         if paso.integrante is not None:
             miembros[paso.integrante.integrante_id] = paso.integrante
-        caso, version = estado[fid]
-        eventos = list(paso.decidir(fid, caso, version, [miembros[i] for i in sorted(miembros)]))
+        caso, leido = estado[fid]
+        eventos = list(paso.decidir(fid, caso, leido, [miembros[i] for i in sorted(miembros)]))
         if eventos:
-            estado[fid] = (casos.evolve_from(eventos, caso), version + len(eventos))
+            estado[fid] = (
+                casos.evolve_from(eventos, caso),
+                replace(leido, version=leido.version + len(eventos)),
+            )
             nuevos.setdefault(fid, []).extend(eventos)
             causas.setdefault(fid, []).extend([paso.causa] * len(eventos))
     versiones = await store.append_many(
         conn,
         casos.stream_type,
-        [(fid, cargados[fid][1], eventos) for fid, eventos in nuevos.items()],
+        [(fid, cargados[fid][1].version, eventos) for fid, eventos in nuevos.items()],
         actor=actor,
         causation_ids=causas,
     )
