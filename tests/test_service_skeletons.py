@@ -23,6 +23,7 @@ from juntos_web.auth import Role
 from juntos_web.testing import (
     assert_access_matrix,
     assert_every_route_declares_roles,
+    assert_request_bodies_are_strict,
     bearer,
     service_client,
     settings_for_tests,
@@ -90,6 +91,12 @@ async def test_info_answers_every_role_in_any_scope(service: str, app: FastAPI) 
 
 def test_every_route_declares_roles(app: FastAPI) -> None:
     assert_every_route_declares_roles(app)
+
+
+def test_request_bodies_take_json_types_only(app: FastAPI) -> None:
+    """No `true` for a number, no `"5"` for an integer: the fuzzer's negative cases, and
+    partners' type errors, get 422 rather than being coerced into data."""
+    assert_request_bodies_are_strict(app)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -57,6 +57,8 @@ async def test_basic_credentials_are_form_decoded(client: httpx.AsyncClient) -> 
         (b"grant_type=\xff", FORM, "invalid_request"),
         ("grant_type=authorization_code", FORM, "unsupported_grant_type"),
         (GRANT, {"Authorization": "Bearer abc", **FORM}, "invalid_client"),  # no client auth
+        (GRANT + "&client_id=a%00b&client_secret=x", FORM, "invalid_request"),  # not VSCHAR
+        (GRANT, basic("caf%C3%A9:x"), "invalid_request"),
     ],
 )
 async def test_malformed_requests(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 
 import httpx
@@ -291,3 +292,28 @@ async def test_key_rotation_rewraps_every_family_key_with_the_new_kek(client, ap
         except ClaveNoDisponible:
             continue
         raise AssertionError("the old KEK still opens a rotated key")
+
+
+async def test_a_blank_name_is_refused_by_the_schema_not_after_stripping(client, app) -> None:
+    """The schema and the server agree: "\r" is printable but blank, and stripped it is empty."""
+    familia = await una_familia(client, app)
+    esquema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    patron = esquema["DatosPersonales"]["properties"]["primer_apellido"]["pattern"]
+    nuevo = {
+        "fecha_nacimiento": "2025-06-01",
+        "sexo": "H",
+        "parentesco": "NIETO",
+        "datos": {
+            "tipo_documento": "CC",
+            "numero_documento": "9009001",
+            "primer_nombre": "Pedro",
+            "primer_apellido": "\r",
+        },
+    }
+    r = await client.post(
+        f"/v1/familias/{familia['familia_id']}/integrantes",
+        json=nuevo,
+        headers=como(app, Role.MUNICIPAL, "05001"),
+    )
+    assert r.status_code == 422 and "primer_apellido" in r.json()["detail"]
+    assert re.fullmatch(patron, "\r") is None and re.fullmatch(patron, " Suárez ")

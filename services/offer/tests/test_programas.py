@@ -50,11 +50,19 @@ async def test_unknown_lb_or_municipality_is_a_clear_422(
         ({"municipios": ["27086"]}, "27086 is not a DIVIPOLA municipality code"),
         ({"elegibilidad": {"edad_minima": 18, "edad_maxima": 5}}, "edad_minima is greater"),
         ({"titulo": "x\x00y"}, "body.titulo"),
+        # JSON types only: pydantic's lax mode would have stored `false` as age 0
+        ({"elegibilidad": {"edad_maxima": False}}, "body.elegibilidad.edad_maxima"),
+        ({"elegibilidad": {"solo_gestantes": "yes"}}, "body.elegibilidad.solo_gestantes"),
     ):
         r = await client.post("/v1/programas", json=programa_body(**cambio), headers=entidad(app))
         assert r.status_code == 422, r.text
         assert esperado in r.json()["detail"], r.json()
     assert await eventos(app, "ProgramaRegistrado") == []
+    # 5.0 is an integer to JSON Schema, so to partners' generated clients
+    entero = programa_body(elegibilidad={"edad_minima": 5.0, "solo_gestantes": True})
+    r = await client.post("/v1/programas", json=entero, headers=entidad(app))
+    assert r.status_code == 201, r.text
+    assert r.json()["elegibilidad"]["edad_minima"] == 5
     sin_entidad = {k: v for k, v in programa_body().items() if k != "entidad"}
     r = await client.post("/v1/programas", json=sin_entidad, headers=como(app, Role.NACIONAL))
     assert r.status_code == 422 and "body.entidad" in r.json()["detail"]

@@ -149,8 +149,11 @@ def _dominio(info: FieldInfo) -> Callable[[random.Random], Any]:
     tipo = info.annotation
     if get_origin(tipo) in (Union, types.UnionType):
         tipo = next(t for t in get_args(tipo) if t is not type(None))
+    limites = list(info.metadata)  # bounds beside the type, or inside it (json_int_between)
     if get_origin(tipo) is Annotated:
-        tipo = get_args(tipo)[0]
+        tipo, *extra = get_args(tipo)
+        for m in extra:
+            limites += m.metadata if isinstance(m, FieldInfo) else [m]
     if get_origin(tipo) is frozenset:
         valores = list(get_args(tipo)[0])
         return lambda rng: frozenset(v for v in valores if rng.random() < 0.5)
@@ -160,8 +163,8 @@ def _dominio(info: FieldInfo) -> Callable[[random.Random], Any]:
     if tipo is bool:
         return lambda rng: rng.random() < 0.5
     if tipo is int:
-        ge = next(m.ge for m in info.metadata if isinstance(m, Ge))
-        le = next(m.le for m in info.metadata if isinstance(m, Le))
+        ge = next(m.ge for m in limites if isinstance(m, Ge))
+        le = next(m.le for m in limites if isinstance(m, Le))
         return lambda rng: rng.randint(ge, le)
     if isinstance(tipo, type) and issubclass(tipo, BaseModel):
         partes = {k: _dominio(i) for k, i in tipo.model_fields.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,10 @@ def invalid_client() -> OAuthError:
     return OAuthError("invalid_client", "client authentication failed", 401)
 
 
+VSCHAR = re.compile(r"[\x20-\x7e]+")
+"""RFC 6749, appendix A.1: the characters of a client_id."""
+
+
 @dataclass(frozen=True)
 class TokenRequest:
     client_id: str
@@ -92,6 +97,8 @@ async def client_credentials_request(request: Request) -> TokenRequest:
     client_id, client_secret = basic or in_form
     if not client_id or not client_secret:
         raise invalid_client()
+    if not VSCHAR.fullmatch(client_id):  # also keeps a NUL away from the database
+        raise OAuthError("invalid_request", "client_id must be printable ASCII (RFC 6749, A.1)")
     return TokenRequest(client_id, client_secret)
 
 

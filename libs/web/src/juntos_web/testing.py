@@ -8,7 +8,7 @@ for a standard set of callers inside and outside the data's territory, the statu
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from juntos_events import json_types
+from pydantic import TypeAdapter
 
 from juntos_web.app import routes_without_roles
 from juntos_web.auth import ALL_ROLES, Principal, Role, mint_token
@@ -173,3 +176,97 @@ def assert_every_route_declares_roles(app: FastAPI) -> None:
     """Fails naming each route that is neither public nor guarded by `require(...)`."""
     missing = routes_without_roles(app)
     assert not missing, f"routes without require(...): {missing}"
+
+
+def lax_body_fields(app: FastAPI) -> list[str]:
+    """Request-body scalars that do not take exactly JSON Schema's values of their type.
+
+    FastAPI validates a parsed body in pydantic's Python mode, whose lax rules turn `true` into 1
+    and `"5"` into 5, while a plain strict int refuses `3.0`, a JSON Schema integer: such fields
+    must be `JsonInt`, `JsonNumber` or `JsonBool` (juntos_events.json_types).
+    """
+    found: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        for param in dependant.body_params if dependant else ():
+            core = TypeAdapter(param.field_info.annotation).core_schema
+            for where in _lax_scalars(core, param.name, {}, set()):
+                found.add(f"{route.path}: {where}")
+    return sorted(found)
+
+
+def _lax_scalars(
+    node: object, where: str, definitions: dict[str, Any], seen: set[str]
+) -> Iterator[str]:
+    """Walks a pydantic-core schema; `where` is the last model and field on the way."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _lax_scalars(item, where, definitions, seen)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind == "definitions":
+        definitions.update({d["ref"]: d for d in node["definitions"]})
+    if kind == "definition-ref":
+        ref = node["schema_ref"]
+        if ref not in seen:
+            seen.add(ref)
+            yield from _lax_scalars(definitions[ref], where, definitions, seen)
+        return
+    if _is_json_int(node):
+        return
+    if kind in ("int", "float", "bool") and not node.get("strict"):
+        yield f"{where} (lax {kind})"
+    if kind == "int":
+        yield f"{where} (refuses integral floats such as 3.0)"
+    if kind == "model":
+        where = node["cls"].__name__
+    for key, child in node.items():
+        if key in ("metadata", "serialization", "cls"):
+            continue
+        if kind == "model-fields" and key == "fields":
+            for name, field in child.items():
+                yield from _lax_scalars(field, f"{where}.{name}", definitions, seen)
+        else:
+            yield from _lax_scalars(child, where, definitions, seen)
+
+
+def _is_json_int(node: dict[str, Any]) -> bool:
+    if node.get("type") != "function-before":
+        return False
+    function, inner = node["function"]["function"], node["schema"]
+    return (
+        getattr(function, "__module__", None) == json_types.__name__
+        and inner.get("type") == "int"
+        and inner.get("strict") is True
+    )
+
+
+NON_SCHEMA_KEYWORDS = frozenset({"ge", "gt", "le", "lt"})
+
+
+def non_schema_keywords(schema: object, where: str = "#") -> list[str]:
+    """pydantic's constraint names left in an OpenAPI document (it writes them when it cannot
+    push a bound into the type, e.g. beside a union): no client or fuzzer reads them."""
+    if isinstance(schema, list):
+        return [
+            w for i, item in enumerate(schema) for w in non_schema_keywords(item, f"{where}/{i}")
+        ]
+    if not isinstance(schema, dict):
+        return []
+    found = [f"{where}/{key}" for key in schema if key in NON_SCHEMA_KEYWORDS]
+    for key, child in schema.items():
+        if key == "properties" and isinstance(child, dict):  # keys are field names there
+            for name, sub in child.items():
+                found += non_schema_keywords(sub, f"{where}/properties/{name}")
+        else:
+            found += non_schema_keywords(child, f"{where}/{key}")
+    return found
+
+
+def assert_request_bodies_are_strict(app: FastAPI) -> None:
+    lax = lax_body_fields(app)
+    assert not lax, f"request-body fields that are not JSON-typed (use JsonInt, ...): {lax}"
+    unread = non_schema_keywords(app.openapi())
+    assert not unread, f"bounds the OpenAPI document gives as pydantic names: {unread}"

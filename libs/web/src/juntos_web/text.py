@@ -7,3 +7,8 @@ database.
 
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 """No control characters but tab, newline and carriage return."""
+
+_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+PRINTABLE_NOT_BLANK = rf"^{_CHAR}*[^\s\x00-\x1f\x7f]{_CHAR}*$"
+"""Printable, with at least one character that is not whitespace: for required text that the
+model strips (`str_strip_whitespace`), so that the schema refuses what stripping would empty."""

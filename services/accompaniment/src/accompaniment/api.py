@@ -14,11 +14,18 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from juntos_catalogo import catalogo, divipola
 from juntos_events.commands import Applied, StaleVersion
+from juntos_events.json_types import JsonBool, JsonInt, JsonNumber
 from juntos_events.rules import todos_en_alcance
 from juntos_web import Principal, Problem, Role, problem_doc, problema, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accompaniment import domain, handlers, queries, sync
@@ -72,10 +79,10 @@ Srv = Annotated[handlers.Servicios, Depends(srv)]
 class VisitaEntrada(BaseModel):
     visita_id: uuid.UUID | None = Field(None, description="Client-generated id (offline devices)")
     fecha: date
-    duracion_minutos: int = Field(ge=1, le=24 * 60)
+    duracion_minutos: JsonInt = Field(ge=1, le=24 * 60)
     notas: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
-    latitud: float | None = Field(None, ge=-5, le=14)  # Colombia's extent, with margin
-    longitud: float | None = Field(None, ge=-82, le=-66)
+    latitud: JsonNumber | None = Field(None, ge=-5, le=14)  # Colombia's extent, with margin
+    longitud: JsonNumber | None = Field(None, ge=-82, le=-66)
 
 
 class VisitaSimple(VisitaEntrada):
@@ -182,7 +189,7 @@ class SesionEntrada(BaseModel):
         ),
     ] = None
     familias: list[uuid.UUID] = Field(min_length=1, max_length=200)
-    para_desplazados: bool = False
+    para_desplazados: JsonBool = False
 
 
 class SesionVista(BaseModel):
@@ -199,7 +206,7 @@ class SesionVista(BaseModel):
 class ItemSync(VisitaEntrada):
     id: uuid.UUID = Field(description="Client-generated; becomes the visit id (resends are safe)")
     familia_id: uuid.UUID
-    version_vista: int = Field(ge=0, description="The case version the device last saw")
+    version_vista: JsonInt = Field(ge=0, description="The case version the device last saw")
     tipo: TipoVisita
     linea_base: LineaBase | None = None
     cambios: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
+from juntos_events.json_types import JsonBool, JsonInt, json_int_between
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -306,16 +307,16 @@ class RespuestasHogar(_Respuestas):
 
     tenencia_vivienda: TenenciaVivienda = _p("LB7", "How the family holds the dwelling.", ...)
     tenencia_tierra: TenenciaTierra = _p("LB7", "How it holds land of productive use.", ...)
-    accede_promocion_salud: bool = _p(
+    accede_promocion_salud: JsonBool = _p(
         "LB14", "The family uses the health-promotion interventions its SGSSS plan gives.", ...
     )
-    acceso_alimentos: bool = _p(
+    acceso_alimentos: JsonBool = _p(
         "LB21, LB22", "Last month nobody went without eating for lack of money or food.", ...
     )
-    habitos_alimentarios: bool = _p(
+    habitos_alimentarios: JsonBool = _p(
         "LB21, LB22", "Healthy handling and preparation of food (hands, safe water, storage).", ...
     )
-    alimentacion_menores_5: bool | None = _p(
+    alimentacion_menores_5: JsonBool | None = _p(
         "LB21", "Asked when a member is under 5: they are fed as fits their age."
     )
     agua_potable: AguaPotable = _p("LB24", "Drinking-water supply.", ...)
@@ -323,61 +324,63 @@ class RespuestasHogar(_Respuestas):
     basuras: DisposicionBasuras = _p("LB25", "What the family does with its waste.", ...)
     energia: FuenteEnergia = _p("LB26", "Energy of the dwelling.", ...)
     espacios: Conjunto[Espacio] = _p("LB27", "Differentiated spaces the dwelling has.", ...)
-    cuartos: int = _p(
+    cuartos: JsonInt = _p(
         "LB28",
         "Rooms of the dwelling, without kitchen, bathrooms, garage or shop (DANE's NBI count).",
         ...,
         ge=0,
         le=50,
     )
-    otras_personas: int = _p(
+    otras_personas: JsonInt = _p(
         "LB28", "People living in the dwelling who are not members of the family.", ..., ge=0, le=50
     )
-    ninos_duermen_separados: bool | None = _p(
+    ninos_duermen_separados: JsonBool | None = _p(
         "LB28", "Asked when minors live with adults: no minor shares a bed with an adult."
     )
-    pisos_de_tierra: bool = _p("LB29", "Some part of the dwelling has earth or sand floors.", ...)
-    implementos_dormir: bool = _p(
+    pisos_de_tierra: JsonBool = _p(
+        "LB29", "Some part of the dwelling has earth or sand floors.", ...
+    )
+    implementos_dormir: JsonBool = _p(
         "LB30", "Every member has a bed, mattress or hammock, and bedding.", ...
     )
-    implementos_alimentarse: bool = _p("LB30", "Every member has plate, cup and cutlery.", ...)
+    implementos_alimentarse: JsonBool = _p("LB30", "Every member has plate, cup and cutlery.", ...)
     comunicaciones: Conjunto[MedioComunicacion] = _p(
         "LB31", "Communication systems the family can use (empty: none).", ...
     )
     paredes: MaterialParedes = _p("LB32", "Main material of the outer walls.", ...)
     techo: MaterialTecho = _p("LB32", "Main material of the roof.", ...)
-    riesgo_estructural: bool = _p(
+    riesgo_estructural: JsonBool = _p(
         "LB32", "Cracks, sinking or collapse, or the dwelling is in a non-mitigable risk zone.", ...
     )
-    iluminacion_natural: bool = _p("LB33", "Daylight reaches the rooms.", ...)
-    ventilacion_natural: bool = _p("LB33", "The rooms have natural ventilation.", ...)
-    privacidad: bool = _p("LB33", "Bathroom and sleeping areas give privacy.", ...)
-    conoce_servicios_violencia: bool = _p(
+    iluminacion_natural: JsonBool = _p("LB33", "Daylight reaches the rooms.", ...)
+    ventilacion_natural: JsonBool = _p("LB33", "The rooms have natural ventilation.", ...)
+    privacidad: JsonBool = _p("LB33", "Bathroom and sleeping areas give privacy.", ...)
+    conoce_servicios_violencia: JsonBool = _p(
         "LB35",
         "The family knows where to detect, report and recover from domestic or sexual violence"
         " (comisaría de familia, ICBF, health services, lines 141/155).",
         ...,
     )
-    conoce_programas_locales: bool = _p(
+    conoce_programas_locales: JsonBool = _p(
         "LB36",
         "Every member knows the local programmes and community, cultural, sport spaces.",
         ...,
     )
-    participa_programas_locales: bool = _p(
+    participa_programas_locales: JsonBool = _p(
         "LB36", "The family takes part in at least one of them.", ...
     )
-    pautas_crianza_humanizada: bool | None = _p(
+    pautas_crianza_humanizada: JsonBool | None = _p(
         "LB37", "Asked when a member is under 6: the family knows and applies humanized parenting."
     )
-    dialogo_y_normas: bool = _p(
+    dialogo_y_normas: JsonBool = _p(
         "LB38", "Spaces of dialogue, norms of coexistence and conflict resolution at home.", ...
     )
-    cuidado_conjunto_discapacidad: bool | None = _p(
+    cuidado_conjunto_discapacidad: JsonBool | None = _p(
         "LB39", "Asked when a member has a disability: the family shares their care and inclusion."
     )
     ahorro: Ahorro = _p("LB40", "Where the family keeps its savings.", ...)
-    cuota_de_ahorro: bool = _p("LB40", "The family sets itself a savings amount.", ...)
-    conoce_servicios_financieros: bool = _p(
+    cuota_de_ahorro: JsonBool = _p("LB40", "The family sets itself a savings amount.", ...)
+    conoce_servicios_financieros: JsonBool = _p(
         "LB41",
         "Knows what savings, credit, micro-insurance and transfers are and how they work.",
         ...,
@@ -385,14 +388,16 @@ class RespuestasHogar(_Respuestas):
     servicios_financieros: ServiciosFinancieros = _p(
         "LB41", "Access to financial services when needed.", ...
     )
-    credito_usura: bool = _p(
+    credito_usura: JsonBool = _p(
         "LB42", "The family owes to usurers (gota a gota, pagadiario, informal lenders).", ...
     )
-    conoce_necesidades_juridicas: bool = _p("LB43", "The family identifies its legal needs.", ...)
-    conoce_ruta_justicia: bool = _p(
+    conoce_necesidades_juridicas: JsonBool = _p(
+        "LB43", "The family identifies its legal needs.", ...
+    )
+    conoce_ruta_justicia: JsonBool = _p(
         "LB43", "Knows the institutional route among the justice system's alternatives.", ...
     )
-    conoce_derechos_deberes: bool = _p("LB43", "Knows its citizens' rights and duties.", ...)
+    conoce_derechos_deberes: JsonBool = _p("LB43", "Knows its citizens' rights and duties.", ...)
     necesidades_juridicas: NecesidadesJuridicas = _p(
         "LB44", "Legal needs, and whether justice operators or MASC attended them.", ...
     )
@@ -404,7 +409,7 @@ class RespuestasIntegrante(_Respuestas):
     question is for; an answer for someone outside that group is kept but never read."""
 
     documentos: Conjunto[Documento] | None = _p("LB1", "Identity documents the member holds.")
-    libreta_militar: bool | None = _p("LB2", "Men 18-50: has the libreta militar.")
+    libreta_militar: JsonBool | None = _p("LB2", "Men 18-50: has the libreta militar.")
     datos_sisben: DatosSisben | None = _p(
         "LB3", "SISBEN has the member's data exactly as in their current identity document."
     )
@@ -415,58 +420,56 @@ class RespuestasIntegrante(_Respuestas):
     apoyo_laboral: ApoyoLaboral | None = _p(
         "LB6", "15 and older: needs and accesses employment services, training or support."
     )
-    grado_aprobado: int | None = _p(
+    grado_aprobado: json_int_between(0, 11) | None = _p(
         "LB9, LB11",
         "Last grade of basic or media education passed (0 = none, 9 ends the"
         " basic cycle, 11 ends media).",
-        ge=0,
-        le=11,
     )
     asistencia_educativa: AsistenciaEducativa | None = _p(
         "LB8, LB9, LB11", "What the member currently attends."
     )
-    desea_continuar_estudios: bool | None = _p(
+    desea_continuar_estudios: JsonBool | None = _p(
         "LB11",
         "Asked when grado_aprobado >= 9: wishes to go on to media, technical, higher"
         " education or job training.",
     )
-    sabe_leer_escribir: bool | None = _p("LB10", "Adults 18-65: can read and write.")
-    trabajo_infantil: bool | None = _p(
+    sabe_leer_escribir: JsonBool | None = _p("LB10", "Adults 18-65: can read and write.")
+    trabajo_infantil: JsonBool | None = _p(
         "LB12", "Children 5-14: take part in work, paid or not, beyond age-fit chores."
     )
     afiliacion_salud: AfiliacionSalud | None = _p("LB13", "Affiliation to the SGSSS.")
-    conoce_planificacion_familiar: bool | None = _p(
+    conoce_planificacion_familiar: JsonBool | None = _p(
         "LB15", "12 and older: knows family-planning methods."
     )
-    dosis_pentavalente: int | None = _p(
-        "LB16", "12 months to 5 years: doses of pentavalent (DPT, HB, Hib) received.", ge=0, le=3
+    dosis_pentavalente: json_int_between(0, 3) | None = _p(
+        "LB16", "12 months to 5 years: doses of pentavalent (DPT, HB, Hib) received."
     )
-    dosis_srp: int | None = _p(
-        "LB16", "12 months to 5 years: doses of SRP/MMR received (first, booster at 5).", ge=0, le=2
+    dosis_srp: json_int_between(0, 2) | None = _p(
+        "LB16", "12 months to 5 years: doses of SRP/MMR received (first, booster at 5)."
     )
-    refuerzos_polio_dpt: int | None = _p(
-        "LB16", "12 months to 5 years: polio and DPT boosters received.", ge=0, le=2
+    refuerzos_polio_dpt: json_int_between(0, 2) | None = _p(
+        "LB16", "12 months to 5 years: polio and DPT boosters received."
     )
-    controles_prenatales: bool | None = _p(
+    controles_prenatales: JsonBool | None = _p(
         "LB17", "Pregnant women: enrolled in and attending prenatal care."
     )
-    crecimiento_desarrollo: bool | None = _p(
+    crecimiento_desarrollo: JsonBool | None = _p(
         "LB18", "Under 10: enrolled in and attending growth-and-development checks."
     )
     tamizaje_cuello_uterino: Tamizaje | None = _p("LB19", "Women 25-69: cervical cytology.")
     tamizaje_mama: Tamizaje | None = _p("LB19", "Women 50-69: breast-cancer screening.")
     tamizaje_prostata: Tamizaje | None = _p("LB19", "Men 50 and older: prostate screening.")
-    rehabilitacion: bool | None = _p(
+    rehabilitacion: JsonBool | None = _p(
         "LB20", "Members with a disability: access rehabilitation (community-based included)."
     )
     ayudas_tecnicas: AyudasTecnicas | None = _p(
         "LB20", "Members with a disability: the technical aids they need."
     )
-    en_lactancia: bool | None = _p("LB22", "Women: breastfeeding a child.")
-    suplementos_nutricionales: bool | None = _p(
+    en_lactancia: JsonBool | None = _p("LB22", "Women: breastfeeding a child.")
+    suplementos_nutricionales: JsonBool | None = _p(
         "LB22", "Pregnant or breastfeeding: take the nutritional supplements they need."
     )
-    lactancia_materna_exclusiva: bool | None = _p(
+    lactancia_materna_exclusiva: JsonBool | None = _p(
         "LB23", "Babies under 6 months: exclusively breastfed."
     )
 

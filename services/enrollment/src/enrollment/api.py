@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from juntos_catalogo import divipola
+from juntos_events.json_types import json_int_between
 from juntos_web import Principal, Problem, Role, problem_doc, problema, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
@@ -264,7 +265,7 @@ class CogestorEntrada(BaseModel):
     operador: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     microrregion: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
     municipios: list[Municipio] = Field(min_length=1, max_length=200)
-    capacidad: int | None = Field(None, ge=1, le=2000)
+    capacidad: json_int_between(1, 2000) | None = None
 
 
 class CogestorVista(BaseModel):

@@ -13,7 +13,7 @@ import hmac
 import unicodedata
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from juntos_web.text import PRINTABLE
+from juntos_web.text import PRINTABLE, PRINTABLE_NOT_BLANK
 from pydantic import BaseModel, ConfigDict, Field
 
 from enrollment.vocabulario import NUIP_FAMILY, TipoDocumento
@@ -26,9 +26,9 @@ class DatosPersonales(BaseModel):
 
     tipo_documento: TipoDocumento
     numero_documento: str = Field(min_length=3, max_length=20, pattern=r"^[0-9A-Za-z]+$")
-    primer_nombre: str = Field(min_length=1, max_length=60, pattern=PRINTABLE)
+    primer_nombre: str = Field(min_length=1, max_length=60, pattern=PRINTABLE_NOT_BLANK)
     segundo_nombre: str | None = Field(None, max_length=60, pattern=PRINTABLE)
-    primer_apellido: str = Field(min_length=1, max_length=60, pattern=PRINTABLE)
+    primer_apellido: str = Field(min_length=1, max_length=60, pattern=PRINTABLE_NOT_BLANK)
     segundo_apellido: str | None = Field(None, max_length=60, pattern=PRINTABLE)
     telefono: str | None = Field(None, max_length=20, pattern=r"^[0-9+ ]*$")
     direccion: str | None = Field(None, max_length=200, pattern=PRINTABLE)

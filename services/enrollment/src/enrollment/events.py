@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated
 
 from juntos_events.events import DomainEvent, EventRegistry
+from juntos_events.json_types import JsonBool
 from pydantic import BaseModel, ConfigDict, Field
 
 from enrollment.vocabulario import (
@@ -40,8 +41,8 @@ class Atributos(BaseModel):
     fecha_nacimiento: date
     sexo: Sexo
     parentesco: Parentesco
-    discapacidad: bool = False
-    gestante: bool = False
+    discapacidad: JsonBool = False  # strict: partners' input models derive from this
+    gestante: JsonBool = False
     etnia: Etnia = Etnia.NINGUNA
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from juntos_events.json_types import JsonInt
 from juntos_web import Principal, Problem, Role, problem_doc, require, v1_router
 from juntos_web.text import PRINTABLE
 from pydantic import BaseModel, Field
@@ -79,7 +80,7 @@ class PaginaProgramas(BaseModel):
 
 
 class CalidadEntrada(BaseModel):
-    cumplimiento: int = Field(ge=0, le=100, description="percent of the standards met")
+    cumplimiento: JsonInt = Field(ge=0, le=100, description="percent of the standards met")
 
 
 # --- helpers ----------------------------------------------------------------------------------

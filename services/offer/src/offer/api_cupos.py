@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from juntos_events.json_types import JsonBool, JsonInt
 from juntos_web import Principal, Problem, Role, problema, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field, field_validator
@@ -24,10 +25,15 @@ router = APIRouter()
 
 
 class CuposEntrada(BaseModel):
-    cupos: int = Field(ge=0, le=1_000_000)
+    cupos: JsonInt = Field(ge=0, le=1_000_000)
 
 
 MAX_LINEAS = 2_000
+# uniqueItems inside the array's schema (not beside anyOf) so clients and fuzzers see the rule.
+Municipios = Annotated[
+    list[Municipio],
+    Field(min_length=1, max_length=MAX_LINEAS, json_schema_extra={"uniqueItems": True}),
+]
 
 
 class LineaEntrada(CuposEntrada):
@@ -77,7 +83,7 @@ class PaginaAsignaciones(BaseModel):
 
 class LoteEntrada(BaseModel):
     fecha: date | None = Field(None, description="Ages and waiting times are counted at this date")
-    simular: bool = Field(False, description="Only say who would get a slot, assign nothing")
+    simular: JsonBool = Field(False, description="Only say who would get a slot, assign nothing")
 
 
 class Elegida(BaseModel):
@@ -115,10 +121,8 @@ class LoteVista(BaseModel):
 
 class LotesEntrada(LoteEntrada):
     periodo: Periodo
-    municipios: list[Municipio] | None = Field(
+    municipios: Municipios | None = Field(
         None,
-        min_length=1,
-        max_length=MAX_LINEAS,
         description="the lines to fill, each municipality once; default: every line of the "
         "program in this period within your scope",
     )

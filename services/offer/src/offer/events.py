@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated
 
 from juntos_events.events import DomainEvent, EventRegistry
+from juntos_events.json_types import JsonBool, json_int_between
 from juntos_events.store import EventStore
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +27,9 @@ Logro = Annotated[str, Field(pattern=r"^LB([1-9]|[1-3][0-9]|4[0-5])$", descripti
 Periodo = Annotated[str, Field(pattern=PERIODO, description='"2026" or "2026-S1"')]
 
 
+Edad = json_int_between(0, 120)
+
+
 class Elegibilidad(BaseModel):
     """Who a program may serve; a slot is never assigned to someone outside it.
 
@@ -35,12 +39,12 @@ class Elegibilidad(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    edad_minima: int | None = Field(None, ge=0, le=120)
-    edad_maxima: int | None = Field(None, ge=0, le=120, description="inclusive")
+    edad_minima: Edad | None = None
+    edad_maxima: Edad | None = Field(None, description="inclusive")
     sexo: Sexo | None = None
-    solo_desplazadas: bool = False
-    solo_con_discapacidad: bool = False
-    solo_gestantes: bool = False
+    solo_desplazadas: JsonBool = False
+    solo_con_discapacidad: JsonBool = False
+    solo_gestantes: JsonBool = False
 
     @model_validator(mode="after")
     def _rango(self) -> Elegibilidad:

@@ -79,11 +79,6 @@ Fecha = Annotated[date, BeforeValidator(_fecha_escrita)]
 """A date as JSON writes it (pydantic alone would also take a number as a Unix time)."""
 
 
-def entero(**campo: Any) -> Any:
-    """An integer field (Field arguments) that takes JSON integers only: not "5", not true."""
-    return Field(strict=True, **campo)
-
-
 IfMatch = Annotated[
     str | None,
     Header(

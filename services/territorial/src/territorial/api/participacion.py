@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from juntos_events.json_types import json_int_between
 from juntos_web import EngineDep, Principal, Problem, problem_doc, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field
@@ -35,7 +36,6 @@ from territorial.api.comun import (
     Pagina,
     Texto,
     con_etag,
-    entero,
     mandar,
     version_de,
 )
@@ -55,7 +55,7 @@ Cursor = Annotated[
     int | None, Query(ge=1, le=2**63 - 1, description="`siguiente` of the previous page")
 ]
 Limite = Annotated[int, Query(ge=1, le=500)]
-Asistentes = Annotated[int, entero(ge=0, le=1_000_000)]
+Asistentes = json_int_between(0, 1_000_000)
 
 
 async def _en_alcance(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from juntos_events.json_types import JsonInt
 from juntos_web import EngineDep, Principal, Problem, problem_doc, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field
@@ -26,7 +27,6 @@ from territorial.api.comun import (
     MunicipioPath,
     Texto,
     con_etag,
-    entero,
     mandar,
     version_de,
 )
@@ -43,7 +43,7 @@ class AccionEntrada(Entrada):
     cbt: Cbt = Field(description="A CBT the LBT rates CUMPLE_PARCIALMENTE or NO_CUMPLE")
     descripcion: Annotated[Texto, Field(max_length=500)]
     entidad_responsable_id: Identificador
-    presupuesto_cop: int = entero(ge=0, le=PRESUPUESTO_MAXIMO, description="Colombian pesos")
+    presupuesto_cop: JsonInt = Field(ge=0, le=PRESUPUESTO_MAXIMO, description="Colombian pesos")
     fecha_inicio: Fecha
     fecha_fin: Fecha
 
@@ -59,7 +59,7 @@ class AprobacionEntrada(Entrada):
 
 class SeguimientoEntrada(Entrada):
     estado: EstadoAccion
-    avance: int = entero(default=0, ge=0, le=100, description="Percent done (CUMPLIDA is 100)")
+    avance: JsonInt = Field(default=0, ge=0, le=100, description="Percent done (CUMPLIDA is 100)")
     fecha: Fecha
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from juntos_events.json_types import JsonInt
 from juntos_web import EngineDep, Principal, Problem, Role, problem_doc, require
 from juntos_web.idempotency import IdempotencyKey
 from pydantic import BaseModel, Field
@@ -34,7 +35,6 @@ from territorial.api.comun import (
     Pagina,
     Texto,
     con_etag,
-    entero,
     mandar,
     pagina,
     version_de,
@@ -182,7 +182,7 @@ class RedLocalEntrada(Entrada):
 class SesionEntrada(Entrada):
     fecha: Fecha
     tipo: TipoSesion = TipoSesion.ORDINARIA
-    asistentes: int = entero(ge=0, le=10_000)
+    asistentes: JsonInt = Field(ge=0, le=10_000)
 
 
 class SesionVista(BaseModel):
