@@ -31,6 +31,22 @@ def jefe(familia: dict) -> str:
     return next(i["integrante_id"] for i in familia["integrantes"] if i["parentesco"] == "JEFE")
 
 
+def nieto(**datos: str) -> dict:
+    """A new member's body; `datos` replaces personal fields."""
+    return {
+        "fecha_nacimiento": "2025-06-01",
+        "sexo": "H",
+        "parentesco": "NIETO",
+        "datos": {
+            "tipo_documento": "CC",
+            "numero_documento": "3003001",
+            "primer_nombre": "Pedro",
+            "primer_apellido": "Suárez",
+        }
+        | datos,
+    }
+
+
 async def vincular(client, app, familia: dict, *, sub: str = COGESTORA, mpio: str = "05001"):
     return await client.post(
         f"/v1/familias/{familia['familia_id']}/vinculacion",
@@ -150,17 +166,7 @@ async def test_a_new_member_with_an_enrolled_document_is_refused_unless_overridd
 ) -> None:
     familia = await una_familia(client, app)
     fid = familia["familia_id"]
-    nuevo = {
-        "fecha_nacimiento": "2025-06-01",
-        "sexo": "H",
-        "parentesco": "NIETO",
-        "datos": {
-            "tipo_documento": "CC",
-            "numero_documento": "3003001",
-            "primer_nombre": "Pedro",
-            "primer_apellido": "Suárez",
-        },
-    }
+    nuevo = nieto(numero_documento="3003001")
     headers = como(app, Role.MUNICIPAL, "05001")
     r = await client.post(f"/v1/familias/{fid}/integrantes", json=nuevo, headers=headers)
     assert r.status_code == 409 and r.json()["type"].endswith("duplicate-person")
@@ -299,17 +305,7 @@ async def test_a_blank_name_is_refused_by_the_schema_not_after_stripping(client,
     familia = await una_familia(client, app)
     esquema = (await client.get("/openapi.json")).json()["components"]["schemas"]
     patron = esquema["DatosPersonales"]["properties"]["primer_apellido"]["pattern"]
-    nuevo = {
-        "fecha_nacimiento": "2025-06-01",
-        "sexo": "H",
-        "parentesco": "NIETO",
-        "datos": {
-            "tipo_documento": "CC",
-            "numero_documento": "9009001",
-            "primer_nombre": "Pedro",
-            "primer_apellido": "\r",
-        },
-    }
+    nuevo = nieto(numero_documento="9009001", primer_apellido="\r")
     r = await client.post(
         f"/v1/familias/{familia['familia_id']}/integrantes",
         json=nuevo,
