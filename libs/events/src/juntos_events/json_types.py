@@ -23,11 +23,12 @@ def _integral(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-JsonInt = Annotated[int, Strict(), BeforeValidator(_integral)]
+_JSON_INT = (Strict(), BeforeValidator(_integral))
+JsonInt = Annotated[int, *_JSON_INT]
 JsonNumber = StrictFloat  # strict floats take ints, not bools or strings
 JsonBool = StrictBool
 
 
 def json_int_between(ge: int, le: int) -> Any:
     """`JsonInt` within [ge, le], the bounds first so that the schema says minimum/maximum."""
-    return Annotated[int, Field(ge=ge, le=le), Strict(), BeforeValidator(_integral)]
+    return Annotated[int, Field(ge=ge, le=le), *_JSON_INT]

@@ -218,7 +218,7 @@ def _lax_scalars(
         return
     if kind in ("int", "float", "bool") and not node.get("strict"):
         yield f"{where} (lax {kind})"
-    if kind == "int":
+    elif kind == "int":
         yield f"{where} (refuses integral floats such as 3.0)"
     if kind == "model":
         where = node["cls"].__name__

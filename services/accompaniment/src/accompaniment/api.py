@@ -19,13 +19,7 @@ from juntos_events.rules import todos_en_alcance
 from juntos_web import Principal, Problem, Role, problem_doc, problema, require, v1_router
 from juntos_web.idempotency import IdempotencyKey, idempotent
 from juntos_web.text import PRINTABLE
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accompaniment import domain, handlers, queries, sync
