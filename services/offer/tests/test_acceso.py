@@ -8,6 +8,7 @@ authorised caller reaches the command and is refused by the rules (412, 409).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -100,6 +101,17 @@ async def test_programs(anonimo: httpx.AsyncClient, app: FastAPI, mundo: dict) -
         "/v1/programas",
         {**only({N: 201, E: 201}), OTRA: 403},  # the body names the sample entity
         json=programa_body(municipios=[MPIO]),
+    )
+    await assert_access_matrix(
+        anonimo,
+        app,
+        "POST",
+        "/v1/programas/lote",
+        {**only({N: 200, E: 200}), OTRA: 403},  # the program and the line: the sample entity's
+        json={
+            "programas": [{**programa_body(municipios=[MPIO]), "programa_id": str(uuid.uuid4())}],
+            "lineas": [{"programa_id": pid, "municipio": MPIO, "periodo": "2026", "cupos": 5}],
+        },
     )
     await assert_access_matrix(
         anonimo, app, "GET", "/v1/programas", {**only({N: 200, D: 200, M: 200, E: 200}), OTRA: 200}

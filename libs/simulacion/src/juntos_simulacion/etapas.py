@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from accompaniment.api import MAX_TABLEROS
 from accompaniment.ejemplos import hogar_completo, integrante_completo
 from enrollment.api import MAX_CONSULTA
+from offer.api import MAX_PROGRAMAS
 from offer.api_cupos import MAX_LINEAS
 
 from juntos_simulacion.cliente import Cliente, Rechazo, en_paralelo
@@ -330,40 +332,32 @@ async def plan(ctx: Contexto, m: Medida) -> None:
 
 
 async def oferta(ctx: Contexto, m: Medida) -> None:
-    """Programs (`POST /v1/programas`), then each program's slot lines in one request
-    (`PUT /v1/programas/{id}/cupos`, at most MAX_LINEAS lines a request); items = programs +
-    lines."""
+    """Programs, then slot lines, in batches (`POST /v1/programas/lote`: at most MAX_PROGRAMAS
+    programs or MAX_LINEAS lines a request, each in one transaction); items = programs + lines.
+    Every program is registered before any line names it."""
+    url = ctx.url("offer", "/v1/programas/lote")
 
-    async def programa(cuerpo: dict[str, Any]) -> None:
-        await ctx.cliente.pedir(
-            "POST", ctx.url("offer", "/v1/programas"), token(*NACIONAL), json=cuerpo
-        )
-        m.items += 1
+    async def lote(cuerpo: dict[str, list[dict[str, Any]]]) -> None:
+        await ctx.cliente.pedir("POST", url, token(*NACIONAL), json=cuerpo)
+        m.items += len(cuerpo.get("programas", ())) + len(cuerpo.get("lineas", ()))
 
-    await en_paralelo(_ndjson(ctx.dir / "programas.ndjson"), programa, ctx.concurrencia)
+    programas = _ndjson(ctx.dir / "programas.ndjson")
+    await en_paralelo(
+        ({"programas": t} for t in _tramos(programas, MAX_PROGRAMAS)), lote, ctx.concurrencia
+    )
+    lineas = (
+        {"programa_id": c["programa_id"], "municipio": c["municipio"], "periodo": c["periodo"]}
+        | c["entrada"]
+        for c in _ndjson(ctx.dir / "cupos.ndjson")
+    )
+    await en_paralelo(({"lineas": t} for t in _tramos(lineas, MAX_LINEAS)), lote, ctx.concurrencia)
 
-    por_programa: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in _ndjson(ctx.dir / "cupos.ndjson"):
-        por_programa[c["programa_id"]].append(
-            {"municipio": c["municipio"], "periodo": c["periodo"], **c["entrada"]}
-        )
-    pedidos = [
-        (pid, lineas[i : i + MAX_LINEAS])
-        for pid, lineas in por_programa.items()
-        for i in range(0, len(lineas), MAX_LINEAS)
-    ]
 
-    async def cupos(pedido: tuple[str, list[dict[str, Any]]]) -> None:
-        pid, lineas = pedido
-        await ctx.cliente.pedir(
-            "PUT",
-            ctx.url("offer", f"/v1/programas/{pid}/cupos"),
-            token(*NACIONAL),
-            json={"lineas": lineas},
-        )
-        m.items += len(lineas)
-
-    await en_paralelo(pedidos, cupos, ctx.concurrencia)
+def _tramos(items: Iterable[dict[str, Any]], n: int) -> Iterator[list[dict[str, Any]]]:
+    """`items` in lists of n (the last may be shorter), read as they are needed."""
+    resto = iter(items)
+    while tramo := list(islice(resto, n)):
+        yield tramo
 
 
 def _ndjson(ruta: Path) -> Iterator[dict[str, Any]]:

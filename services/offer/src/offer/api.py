@@ -149,6 +149,97 @@ async def registrar_programa(
     return await responder(request, p, None, run, 201)  # type: ignore[return-value]
 
 
+MAX_PROGRAMAS = 200
+
+
+class RegistroEnLote(ProgramaEntrada):
+    programa_id: uuid.UUID = Field(
+        description="Required here: the lines name it, and a retry registers nothing twice"
+    )
+
+
+class LineaDeProgramaEntrada(api_cupos.LineaEntrada):
+    programa_id: uuid.UUID = Field(description="A program of `programas` or an existing one")
+
+
+class OfertaEntrada(BaseModel):
+    programas: list[RegistroEnLote] = Field(
+        default_factory=list,
+        max_length=MAX_PROGRAMAS,
+        description=f"at most {MAX_PROGRAMAS}, each programa_id once",
+    )
+    lineas: list[LineaDeProgramaEntrada] = Field(
+        default_factory=list,
+        max_length=api_cupos.MAX_LINEAS,
+        description=f"at most {api_cupos.MAX_LINEAS:,}, each (programa_id, municipio, periodo)"
+        " once",
+    )
+
+
+class ProgramaEnLote(BaseModel):
+    programa_id: str
+    version: int
+    registrado: bool = Field(description="false: the same registration was already there")
+
+
+class OfertaVista(BaseModel):
+    programas: list[ProgramaEnLote] = Field(description="in the request's order")
+    lineas: list[CuposVista] = Field(description="every line after the request, in its order")
+    registrados: int = Field(description="programs new with this request")
+    cambiadas: int = Field(description="lines whose capacity or LB changed")
+
+
+@router.post(
+    "/programas/lote",
+    summary="Register many programs and enable slot lines in one transaction",
+    description="Each program as `POST /v1/programas` and each line as `PUT"
+    " .../cupos/{municipio}/{periodo}` (same events; the same request again changes nothing),"
+    " all or nothing: if any program or line is refused, nothing is changed and the 422 names"
+    " each refused item by its index (`motivos`). Lines may name programs of this request or"
+    " existing ones. An entity registers only its own programs and their slots.",
+    responses=CONFLICTOS,
+)
+async def registrar_oferta(
+    entrada: OfertaEntrada,
+    request: Request,
+    s: Srv,
+    p: Annotated[Principal, Depends(require(N, E))],
+) -> OfertaVista:
+    registros = [
+        domain.RegistrarPrograma(str(x.programa_id), _datos(x, _entidad(p, x.entidad)))
+        for x in entrada.programas
+    ]
+    lineas = [
+        (str(x.programa_id), domain.LineaCupos(x.municipio, x.periodo, x.cupos))
+        for x in entrada.lineas
+    ]
+    if p.role is Role.ENTIDAD:
+        otros = {pid for pid, _ in lineas} - {r.programa_id for r in registros}
+        async with s.engine.connect() as conn:
+            for entidad in (await queries.entidades_de(conn, sorted(otros))).values():
+                _entidad(p, entidad)
+
+    async def run() -> tuple[BaseModel, int | None]:
+        programas, habilitadas = await handlers.registrar_oferta(s, registros, lineas, actor=p.sub)
+        vista = OfertaVista(
+            programas=[
+                ProgramaEnLote(
+                    programa_id=r.programa_id, version=h.version, registrado=bool(h.events)
+                )
+                for r, h in zip(registros, programas, strict=True)
+            ],
+            lineas=[
+                api_cupos.vista_de_estado(pid, x.municipio, x.periodo, h.after, h.version)
+                for (pid, x), h in zip(lineas, habilitadas, strict=True)
+            ],
+            registrados=sum(1 for h in programas if h.events),
+            cambiadas=sum(1 for h in habilitadas if h.events),
+        )
+        return vista, None
+
+    return await responder(request, p, None, run)  # type: ignore[return-value]
+
+
 @router.get("/programas", summary="Programs, by municipality, dimension, LB or entity (cursor)")
 async def listar_programas(
     s: Srv,

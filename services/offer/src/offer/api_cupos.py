@@ -169,10 +169,10 @@ async def _vista_de_stream(
         estado, v = await handlers.cupos.load(
             conn, domain.cupos_stream(programa_id, municipio, periodo)
         )
-    return _vista(programa_id, municipio, periodo, estado, v)
+    return vista_de_estado(programa_id, municipio, periodo, estado, v)
 
 
-def _vista(
+def vista_de_estado(
     programa_id: str, municipio: str, periodo: str, estado: domain.Cupos, version: int
 ) -> CuposVista:
     """A line as its stream has it (a line never enabled: 0 slots, version 0)."""
@@ -237,7 +237,7 @@ async def habilitar_lineas(
     async def run() -> tuple[BaseModel, int | None]:
         hechos = await handlers.habilitar_lineas(s, pid, lineas, actor=p.sub)
         vistas = [
-            _vista(pid, x.municipio, x.periodo, h.after, h.version)
+            vista_de_estado(pid, x.municipio, x.periodo, h.after, h.version)
             for x, h in zip(lineas, hechos, strict=True)
         ]
         cambiadas = sum(1 for h in hechos if h.events)

@@ -134,6 +134,10 @@ class ReportarCalidad:
 ComandoPrograma = RegistrarPrograma | ActualizarPrograma | ReportarCalidad
 
 
+def programa_stream(programa_id: str) -> str:
+    return f"programa:{programa_id}"
+
+
 def _evento_programa(
     tipo: type[ProgramaRegistrado] | type[ProgramaActualizado], pid: str, d: DatosPrograma
 ) -> DomainEvent:
@@ -182,6 +186,28 @@ def decide_programa(state: Programa, c: ComandoPrograma) -> list[DomainEvent]:
                 )
             ]
     raise TypeError(f"unknown command {c!r}")  # pragma: no cover
+
+
+def registrar_programas(
+    registros: Sequence[RegistrarPrograma], estados: Mapping[str, Programa]
+) -> dict[str, list[DomainEvent]]:
+    """Each registration as `decide_programa` on its stream's state (`estados`, by stream id);
+    one bad registration refuses them all, naming each by its index (an id twice is bad too)."""
+    streams = [programa_stream(r.programa_id) for r in registros]
+    nuevos: dict[str, list[DomainEvent]] = {}
+
+    def revisar(i: int) -> None:
+        nuevos[streams[i]] = decide_programa(estados[streams[i]], registros[i])
+
+    todos_o_ninguno(
+        "programas",
+        streams,
+        revisar,
+        mismo="programa_id",
+        que="programs cannot be registered",
+        codigo="invalid-programs",
+    )
+    return nuevos
 
 
 # --- slots of a program in a municipality and period --------------------------------------------
@@ -360,19 +386,30 @@ def habilitar_lineas(
     """Each line as `HabilitarCupos` on its stream's state (`estados`, by stream id); one bad
     line refuses them all, naming every bad line by its index (a line twice is bad too)."""
     programa.vigente()
-    streams = [cupos_stream(programa.programa_id, x.municipio, x.periodo) for x in lineas]
+    pid = programa.programa_id
+    return habilitar_oferta({pid: programa}, [(pid, x) for x in lineas], estados)
+
+
+def habilitar_oferta(
+    programas: Mapping[str, Programa],
+    lineas: Sequence[tuple[str, LineaCupos]],
+    estados: Mapping[str, Cupos],
+) -> dict[str, list[DomainEvent]]:
+    """`habilitar_lineas` for lines of many programs (each line: its program's id and the
+    line); a line of a program not in `programas` is refused as one that does not exist."""
+    streams = [cupos_stream(pid, x.municipio, x.periodo) for pid, x in lineas]
     nuevos: dict[str, list[DomainEvent]] = {}
 
     def revisar(i: int) -> None:
-        x = lineas[i]
-        comando = HabilitarCupos(programa, x.municipio, x.periodo, x.cupos)
+        pid, x = lineas[i]
+        comando = HabilitarCupos(programas.get(pid, Programa(pid)), x.municipio, x.periodo, x.cupos)
         nuevos[streams[i]] = _habilitar(estados[streams[i]], comando)
 
     todos_o_ninguno(
         "lineas",
         streams,
         revisar,
-        mismo="municipality and period",
+        mismo="program, municipality and period",
         que="lines cannot be applied",
         codigo="invalid-lines",
     )

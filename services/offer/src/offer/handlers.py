@@ -33,8 +33,10 @@ from offer.domain import (
     LiberarCupo,
     LineaCupos,
     Programa,
+    RegistrarPrograma,
     ReglaIncumplida,
     cupos_stream,
+    programa_stream,
 )
 from offer.elegibilidad import Candidato, Hogar, candidatos, pendientes_para, seleccionar
 from offer.events import CuposHabilitados, store
@@ -87,10 +89,6 @@ async def ejecutar(
             if getattr(exc.orig, "sqlstate", None) not in TRANSITORIOS or intento == INTENTOS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def programa_stream(programa_id: str) -> str:
-    return f"programa:{programa_id}"
 
 
 programas: Aggregate[Programa, ComandoPrograma] = Aggregate(
@@ -168,6 +166,49 @@ async def mandar_programa(
     )
 
 
+async def registrar_oferta(
+    srv: Servicios,
+    registros: Sequence[RegistrarPrograma],
+    lineas: Sequence[tuple[str, LineaCupos]],
+    *,
+    actor: str,
+) -> tuple[list[Applied[Programa]], list[Applied[Cupos]]]:
+    """Programs (each as `mandar_programa` registers it) and slot lines of these or of existing
+    programs (each as `habilitar_cupos`), in one transaction, all or nothing.
+
+    A registration changes no slots, so its only read model is the program's; the lines then
+    move the supply once (`_reflejar`). Answers each registration's and each line's Applied,
+    in the request's order.
+    """
+    pstreams = [programa_stream(r.programa_id) for r in registros]
+    cstreams = [cupos_stream(pid, x.municipio, x.periodo) for pid, x in lineas]
+
+    async def run(conn: AsyncConnection) -> tuple[list[Applied[Programa]], list[Applied[Cupos]]]:
+        registrados = await programas.apply_many(
+            conn,
+            pstreams,
+            lambda estados: domain.registrar_programas(registros, estados),
+            actor=actor,
+            after=lambda conn, hechos: proyecciones.programas(
+                conn, [(h.after, h.version) for h in hechos if h.events]
+            ),
+        )
+        vigentes = {h.after.programa_id: h.after for h in registrados.values()}
+        otros = sorted({pid for pid, _ in lineas} - set(vigentes))
+        cargados = await programas.load_many(conn, [programa_stream(pid) for pid in otros])
+        vigentes |= {pid: cargados[programa_stream(pid)][0] for pid in otros}
+        habilitados = await cupos.apply_many(
+            conn,
+            cstreams,
+            lambda estados: domain.habilitar_oferta(vigentes, lineas, estados),
+            actor=actor,
+            after=lambda conn, hechos: _reflejar(conn, hechos, actor, {}),
+        )
+        return [registrados[s] for s in pstreams], [habilitados[s] for s in cstreams]
+
+    return await ejecutar(srv.engine, run)
+
+
 # --- slots ------------------------------------------------------------------------------------
 
 
@@ -229,22 +270,11 @@ async def habilitar_lineas(
     """Many lines of one program in one transaction: each as `habilitar_cupos`, all or nothing.
 
     One read of the program and of every line's stream, one append of all the events, one
-    balance adjustment; answers an Applied per line, in the lines' order.
+    balance adjustment (`registrar_oferta` without programs); answers an Applied per line, in
+    the lines' order.
     """
-    streams = [cupos_stream(programa_id, x.municipio, x.periodo) for x in lineas]
-
-    async def run(conn: AsyncConnection) -> list[Applied[Cupos]]:
-        programa, _ = await cargar_programa(conn, programa_id)
-        hechos = await cupos.apply_many(
-            conn,
-            streams,
-            lambda estados: domain.habilitar_lineas(programa, lineas, estados),
-            actor=actor,
-            after=lambda conn, hechos: _reflejar(conn, hechos, actor, {}),
-        )
-        return [hechos[s] for s in streams]
-
-    return await ejecutar(srv.engine, run)
+    _, hechos = await registrar_oferta(srv, [], [(programa_id, x) for x in lineas], actor=actor)
+    return hechos
 
 
 async def asignar_cupo(

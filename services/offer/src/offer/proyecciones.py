@@ -40,30 +40,42 @@ _PROGRAMA = text(
 
 
 async def programa(conn: AsyncConnection, p: Programa, version: int) -> None:
-    d = p.vigente()
-    await conn.execute(
-        _PROGRAMA,
-        {
-            "programa_id": p.programa_id,
-            "entidad": d.entidad,
-            "titulo": d.titulo,
-            "nivel": d.nivel.value,
-            "alcance": d.alcance.value,
-            "logros": list(d.logros),
-            "dimensiones": list(dimensiones_de(d.logros)),
-            "elegibilidad": d.elegibilidad.model_dump(mode="json"),
-            "municipios": list(d.municipios),
-            "version": version,
-        },
-    )
-    if p.calidad:
+    await programas(conn, [(p, version)])
+
+
+async def programas(conn: AsyncConnection, cambiados: Sequence[tuple[Programa, int]]) -> None:
+    """The programs' rows (one statement for them all) and their reported quality."""
+    if not cambiados:
+        return
+    filas = []
+    for p, version in cambiados:
+        d = p.vigente()
+        filas.append(
+            {
+                "programa_id": p.programa_id,
+                "entidad": d.entidad,
+                "titulo": d.titulo,
+                "nivel": d.nivel.value,
+                "alcance": d.alcance.value,
+                "logros": list(d.logros),
+                "dimensiones": list(dimensiones_de(d.logros)),
+                "elegibilidad": d.elegibilidad.model_dump(mode="json"),
+                "municipios": list(d.municipios),
+                "version": version,
+            }
+        )
+    await conn.execute(_PROGRAMA, filas)
+    calidad = [
+        {"p": p.programa_id, "per": k, "c": v} for p, _ in cambiados for k, v in p.calidad.items()
+    ]
+    if calidad:
         await conn.execute(
             text(
                 "INSERT INTO calidad (programa_id, periodo, cumplimiento) VALUES (:p, :per, :c)"
                 " ON CONFLICT (programa_id, periodo)"
                 " DO UPDATE SET cumplimiento = excluded.cumplimiento"
             ),
-            [{"p": p.programa_id, "per": k, "c": v} for k, v in p.calidad.items()],
+            calidad,
         )
 
 

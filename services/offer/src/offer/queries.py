@@ -108,6 +108,17 @@ async def programa(conn: AsyncConnection, programa_id: str) -> Row[Any] | None:
     ).first()
 
 
+async def entidades_de(conn: AsyncConnection, programa_ids: Sequence[str]) -> dict[str, str]:
+    """The entity of each of these programs that exists (by id)."""
+    if not programa_ids:
+        return {}
+    filas = await conn.execute(
+        text("SELECT programa_id, entidad FROM programas WHERE programa_id = ANY(:ids)"),
+        {"ids": list(programa_ids)},
+    )
+    return {f.programa_id: f.entidad for f in filas}
+
+
 async def listar_programas(
     conn: AsyncConnection,
     *,
