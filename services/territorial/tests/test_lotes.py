@@ -24,6 +24,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from territorial import queries
 from territorial.consumers import demanda_de_las_familias
+from territorial.domain.capacidades import LineaCupos
 
 from .conftest import MIGRATIONS, levantar
 
@@ -88,14 +89,7 @@ async def test_runs_give_the_same_tables_as_one_by_one(client, app) -> None:
     engine: AsyncEngine = app.state.engine
     async with engine.begin() as conn:
         await queries.habilitar_cupos(
-            conn,
-            programa_id="p-salud",
-            entidad="minsalud",
-            municipio=medellin,
-            periodo="2026",
-            logros=("LB13", "LB14"),
-            cupos=1,
-            cuando=t(0),
+            conn, [LineaCupos("p-salud", "minsalud", medellin, "2026", ("LB13", "LB14"), 1, t(0))]
         )
         # boards kept from before the run
         await demanda_de_las_familias(

@@ -15,8 +15,8 @@ Each event runs in the consumer's transaction with its inbox row (a redelivery h
 effect), and carries its time (the CloudEvent `time`): an event older than what is kept for the
 family or the program changes nothing, so late or replayed events cannot undo newer ones. The
 capacity map of every municipality whose inputs moved is recomputed in the same transaction.
-Boards and closures come in runs (`on_batch`): a run of any length costs the same statements,
-with exactly the effect of its events applied one by one.
+Boards and closures, and slot lines, come in runs (`on_batch`): a run of any length costs the
+same statements, with exactly the effect of its events applied one by one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from territorial import queries, territorio
 from territorial.domain import capacidades
-from territorial.domain.capacidades import Tablero, TableroRecibido
+from territorial.domain.capacidades import LineaCupos, Tablero, TableroRecibido
 
 log = get_logger(__name__)
 subscriptions = Subscriptions()
@@ -104,18 +104,18 @@ async def demanda_de_las_familias(envelopes: Sequence[Envelope], conn: AsyncConn
     await queries.recalcular_mapa(conn, cambios.municipios)
 
 
-@subscriptions.on("offer", "CuposHabilitados")
-async def oferta_del_programa(envelope: Envelope, conn: AsyncConnection) -> None:
-    evento = _leer(CuposHabilitados, envelope)
-    aplicado = await queries.habilitar_cupos(
-        conn,
-        programa_id=evento.programa_id,
-        entidad=evento.entidad,
-        municipio=evento.municipio,
-        periodo=evento.periodo,
-        logros=evento.logros,
-        cupos=evento.cupos,
-        cuando=envelope.time,
+@subscriptions.on_batch("offer", "CuposHabilitados")
+async def oferta_de_los_programas(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of slot lines in one statement, then the map of the municipalities whose slots
+    changed, once (offer's bulk routes publish thousands of lines at a time)."""
+    lineas = [_linea(e) for e in envelopes]
+    municipios = await queries.habilitar_cupos(conn, capacidades.mas_recientes(lineas))
+    if municipios:
+        await queries.recalcular_mapa(conn, municipios)
+
+
+def _linea(envelope: Envelope) -> LineaCupos:
+    e = _leer(CuposHabilitados, envelope)
+    return LineaCupos(
+        e.programa_id, e.entidad, e.municipio, e.periodo, e.logros, e.cupos, envelope.time
     )
-    if aplicado:
-        await queries.recalcular_mapa(conn, [evento.municipio])

@@ -9,7 +9,6 @@ is recomputed, for the municipalities an input touched, in that same transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from juntos_events.events import DomainEvent
@@ -20,6 +19,7 @@ from territorial.domain import capacidades
 from territorial.domain.capacidades import (
     CambiosDeDemanda,
     Celda,
+    LineaCupos,
     Programa,
     Tablero,
     TableroGuardado,
@@ -142,39 +142,35 @@ async def _contar(
     )
 
 
-async def habilitar_cupos(
-    conn: AsyncConnection,
-    *,
-    programa_id: str,
-    entidad: str,
-    municipio: str,
-    periodo: str,
-    logros: Sequence[str],
-    cupos: int,
-    cuando: datetime,
-) -> bool:
-    """Keep the latest slots of (program, municipality, period); False if a newer one is kept."""
-    aplicado = await conn.execute(
+async def habilitar_cupos(conn: AsyncConnection, lineas: Sequence[LineaCupos]) -> set[str]:
+    """Keep each line unless a newer one of its (program, municipality, period) is kept, in one
+    statement (`lineas`: at most one per key, `capacidades.mas_recientes`); answers the
+    municipalities whose slots changed."""
+    if not lineas:
+        return set()
+    aplicadas = await conn.execute(
         text(
             "INSERT INTO oferta_cupos"
             " (programa_id, municipio, periodo, entidad, logros, cupos, evento_en)"
-            " VALUES (:programa_id, :municipio, :periodo, :entidad, :logros, :cupos, :cuando)"
+            " SELECT p, m, per, e, string_to_array(l, ' '), c, t FROM "
+            + _unnest(p="text", m="text", per="text", e="text", l="text", c="int", t="timestamptz")
+            + " AS u(p, m, per, e, l, c, t)"
             " ON CONFLICT (programa_id, municipio, periodo) DO UPDATE SET"
             " entidad = excluded.entidad, logros = excluded.logros, cupos = excluded.cupos,"
             " evento_en = excluded.evento_en WHERE oferta_cupos.evento_en < excluded.evento_en"
-            " RETURNING programa_id"
+            " RETURNING municipio"
         ),
-        {
-            "programa_id": programa_id,
-            "municipio": municipio,
-            "periodo": periodo,
-            "entidad": entidad,
-            "logros": sorted(set(logros)),
-            "cupos": cupos,
-            "cuando": cuando,
+        {  # logros travel joined (unnest would flatten an array of arrays)
+            "p": [x.programa_id for x in lineas],
+            "m": [x.municipio for x in lineas],
+            "per": [x.periodo for x in lineas],
+            "e": [x.entidad for x in lineas],
+            "l": [" ".join(sorted(set(x.logros))) for x in lineas],
+            "c": [x.cupos for x in lineas],
+            "t": [x.cuando for x in lineas],
         },
     )
-    return aplicado.first() is not None
+    return {f.municipio for f in aplicadas}
 
 
 async def programas_vigentes(

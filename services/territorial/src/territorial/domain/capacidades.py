@@ -201,6 +201,35 @@ def aplicar_tableros(
     return cambios
 
 
+@dataclass(frozen=True)
+class LineaCupos:
+    """A program's slots in a municipality and period (offer's CuposHabilitados), with the time
+    of the event that brought them."""
+
+    programa_id: str
+    entidad: str
+    municipio: str
+    periodo: str
+    logros: tuple[str, ...]
+    cupos: int
+    cuando: datetime
+
+    @property
+    def clave(self) -> tuple[str, str, str]:
+        return (self.programa_id, self.municipio, self.periodo)
+
+
+def mas_recientes(lineas: Iterable[LineaCupos]) -> list[LineaCupos]:
+    """Per (program, municipality, period), the line that applying them one by one would keep:
+    the newest, and of equally new ones the first (a later one as new changes nothing)."""
+    ultimas: dict[tuple[str, str, str], LineaCupos] = {}
+    for x in lineas:
+        antes = ultimas.get(x.clave)
+        if antes is None or antes.cuando < x.cuando:
+            ultimas[x.clave] = x
+    return [ultimas[k] for k in sorted(ultimas)]
+
+
 def oferta_por_dimension(programas: Iterable[Programa]) -> dict[str, int]:
     out: dict[str, int] = {}
     for p in programas:
