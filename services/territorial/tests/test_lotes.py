@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,16 +71,26 @@ TABLAS = {
 }
 
 
-async def tablas(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
+async def tablas(
+    conn: AsyncConnection, consultas: Mapping[str, str] = TABLAS
+) -> dict[str, list[tuple[Any, ...]]]:
     return {
         tabla: sorted(tuple(f) for f in await conn.execute(text(sql)))
-        for tabla, sql in TABLAS.items()
+        for tabla, sql in consultas.items()
     }
 
 
-async def en_corridas(conn: AsyncConnection, sobres: Sequence[Envelope], largo: int) -> None:
+Manejador = Callable[[Sequence[Envelope], AsyncConnection], Awaitable[None]]
+
+
+async def en_corridas(
+    conn: AsyncConnection,
+    sobres: Sequence[Envelope],
+    largo: int,
+    manejador: Manejador = demanda_de_las_familias,
+) -> None:
     for i in range(0, len(sobres), largo):
-        await demanda_de_las_familias(sobres[i : i + largo], conn)
+        await manejador(sobres[i : i + largo], conn)
 
 
 async def test_runs_give_the_same_tables_as_one_by_one(client, app) -> None:

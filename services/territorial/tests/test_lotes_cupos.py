@@ -5,21 +5,18 @@ the run (so the runner's one-by-one fallback dead-letters it alone)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from juntos_events.consumer import DeadLetter
 from juntos_events.envelope import Envelope, decode, encode
 from offer.events import CuposHabilitados
 from offer.events import events as offer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from territorial.consumers import oferta_de_los_programas
 
 from .conftest import levantar
-from .test_lotes import sentencias
+from .test_lotes import en_corridas, sentencias, tablas
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 MEDELLIN, BARRANQUILLA = "05001", "08001"
@@ -55,18 +52,6 @@ TABLAS = {
 }
 
 
-async def tablas(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
-    return {
-        tabla: sorted(tuple(f) for f in await conn.execute(text(sql)))
-        for tabla, sql in TABLAS.items()
-    }
-
-
-async def en_corridas(conn: AsyncConnection, sobres: Sequence[Envelope], largo: int) -> None:
-    for i in range(0, len(sobres), largo):
-        await oferta_de_los_programas(sobres[i : i + largo], conn)
-
-
 async def test_runs_give_the_same_tables_as_one_by_one(client, app) -> None:
     await levantar(client, app, MEDELLIN)  # a capacity to classify against
     engine: AsyncEngine = app.state.engine
@@ -90,8 +75,8 @@ async def test_runs_give_the_same_tables_as_one_by_one(client, app) -> None:
     async with engine.connect() as conn:
         for largo in (1, 2, 4, len(mezcla)):
             async with conn.begin() as tx:  # each from the same committed state
-                await en_corridas(conn, mezcla, largo)
-                resultados[largo] = await tablas(conn)
+                await en_corridas(conn, mezcla, largo, oferta_de_los_programas)
+                resultados[largo] = await tablas(conn, TABLAS)
                 await tx.rollback()
     uno_a_uno = resultados.pop(1)
     for largo, tablas_en_lote in resultados.items():
@@ -121,7 +106,7 @@ async def test_a_run_costs_the_same_statements_for_one_line_or_sixty(client, app
         contadas.append(len(enviadas))
     assert contadas[0] == contadas[1], contadas
     async with engine.connect() as conn:
-        assert len((await tablas(conn))["oferta_cupos"]) == 31
+        assert len((await tablas(conn, TABLAS))["oferta_cupos"]) == 31
 
 
 async def test_a_line_that_breaks_the_contract_fails_its_run(client, app) -> None:
