@@ -10,6 +10,7 @@ from juntos_events.commands import (
     Aggregate,
     Applied,
     StaleVersion,
+    Step,
     given,
     retrying,
     together_or_alone,
@@ -135,6 +136,54 @@ async def test_apply_many_decides_every_stream_at_once_all_or_nothing(
             "m2": (2, 2),
             "m3": (0, 0),
         }
+
+
+async def test_apply_steps_gives_what_the_steps_give_one_at_a_time(
+    engine: AsyncEngine, counters: Aggregate[int, int], store: EventStore
+) -> None:
+    """Several steps on one stream see each other's events; a refused step adds nothing and
+    leaves the others; each event keeps its step's cause; `after` sees each stream once."""
+    refused: list[str] = []
+
+    def step(stream_id: str, add: int, cause: str) -> Step[int]:
+        def decide_one(total: int) -> list[DomainEvent]:
+            try:
+                return decide(total, add)
+            except ValueError:
+                refused.append(cause)
+                return []
+
+        return Step(stream_id, decide_one, cause)
+
+    seen: list[list[tuple[int, int, int]]] = []
+
+    async def after(conn: object, applied: Sequence[Applied[int]]) -> None:
+        seen.append([(a.before, a.after, a.version) for a in applied])
+
+    async with engine.begin() as conn:
+        await counters.apply(conn, "s2", given(2), actor="t")
+    steps = [
+        step("s1", 1, "e1"),
+        step("s2", 1, "e2"),
+        step("s1", 2, "e3"),  # sees e1's event: 1 + 2 = 3, allowed
+        step("s2", 1, "e4"),  # sees e2's: 3 + 1 over the limit, refused alone
+        step("s3", 0, "e5"),  # nothing to do: no stream in the answer
+    ]
+    async with engine.begin() as conn:
+        applied = await counters.apply_steps(conn, steps, actor="t", after=after)
+    assert {k: (a.before, a.after, a.version) for k, a in applied.items()} == {
+        "s1": (0, 3, 2),
+        "s2": (2, 3, 2),
+    }
+    assert refused == ["e4"] and seen == [[(0, 3, 2), (2, 3, 2)]]
+    async with engine.connect() as conn:
+        assert await counters.load_many(conn, ["s1", "s2"]) == {"s1": (3, 2), "s2": (3, 2)}
+        causes = [
+            (r.stream_id, r.version, r.metadata.get("causation_id"))
+            for sid in ("s1", "s2")
+            for r in (await store.load(conn, sid)).events
+        ]
+    assert causes == [("s1", 1, "e1"), ("s1", 2, "e3"), ("s2", 1, None), ("s2", 2, "e2")]
 
 
 async def test_concurrent_apply_many_are_retried_on_fresh_state(

@@ -40,6 +40,17 @@ class Applied(Generic[S]):
 
 
 @dataclass(frozen=True)
+class Step(Generic[S]):
+    """One command of a run on one stream (`apply_steps`): its new events from the stream's state
+    as the run's earlier steps left it (pure; a step that refuses answers no events and records
+    why itself), and what caused it (a consumed event's id)."""
+
+    stream_id: str
+    decide: Callable[[S], Sequence[DomainEvent]]
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
 class Aggregate(Generic[S, C]):
     """How to rebuild and command one kind of stream."""
 
@@ -106,6 +117,47 @@ class Aggregate(Generic[S, C]):
                 state, after_state, versions.get(stream_id, version), events
             )
         if after is not None and versions:
+            await after(conn, list(applied.values()))
+        return applied
+
+    async def apply_steps(
+        self,
+        conn: AsyncConnection,
+        steps: Sequence[Step[S]],
+        *,
+        actor: str,
+        after: Callable[[AsyncConnection, Sequence[Applied[S]]], Awaitable[None]] | None = None,
+    ) -> dict[str, Applied[S]]:
+        """A run of commands, in order, several on one stream if so, inside the caller's
+        transaction: what they give one at a time, in the round trips of one (`apply_many`).
+
+        One read of every stream, each step decided on its stream's state after the steps before
+        it, one guarded append of all the events (each with its step's cause), then `after` once
+        with every stream that got events. Answers those streams' Applied (by stream id).
+        """
+        stream_ids = list(dict.fromkeys(step.stream_id for step in steps))
+        loaded = await self.load_many(conn, stream_ids)
+        states = {stream_id: state for stream_id, (state, _) in loaded.items()}
+        new: dict[str, list[DomainEvent]] = {}
+        causes: dict[str, list[str | None]] = {}
+        for step in steps:
+            events = list(step.decide(states[step.stream_id]))
+            if events:
+                states[step.stream_id] = self.evolve_from(events, states[step.stream_id])
+                new.setdefault(step.stream_id, []).extend(events)
+                causes.setdefault(step.stream_id, []).extend([step.cause] * len(events))
+        versions = await self.store.append_many(
+            conn,
+            self.stream_type,
+            [(stream_id, loaded[stream_id][1], events) for stream_id, events in new.items()],
+            actor=actor,
+            causation_ids=causes,
+        )
+        applied = {
+            stream_id: Applied(loaded[stream_id][0], states[stream_id], version, new[stream_id])
+            for stream_id, version in versions.items()
+        }
+        if after is not None and applied:
             await after(conn, list(applied.values()))
         return applied
 

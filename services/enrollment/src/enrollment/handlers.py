@@ -15,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
-from juntos_events.commands import Aggregate, Applied, StaleVersion, retrying
+from juntos_events.commands import Aggregate, Applied, StaleVersion, Step, retrying
+from juntos_events.events import DomainEvent
 from juntos_events.rules import todos_en_alcance
 from juntos_events.store import ConcurrencyConflict, EventStore
 from sqlalchemy import Row, text
@@ -168,11 +169,40 @@ Construir = Callable[[AsyncConnection, Familia], Awaitable[ComandoFamilia]]
 
 
 async def _despues(conn: AsyncConnection, aplicado: Resultado, actor: str) -> None:
-    """What a family's change drags along: the cogestor's load on exit, the read model."""
-    liberado = domain.liberacion(aplicado.before, aplicado.after)
-    if liberado is not None:
-        await _liberar(conn, liberado, aplicado.after.familia_id, actor=actor)
-    await queries.proyectar_familia(conn, aplicado.after, aplicado.version)
+    await despues_de_familias(conn, [aplicado], actor)
+
+
+async def despues_de_familias(
+    conn: AsyncConnection, aplicados: Sequence[Resultado], actor: str
+) -> None:
+    """What families' changes drag along: their cogestors' load on exit (each cogestor once,
+    whatever how many of its families left), the read model (one statement)."""
+    liberaciones = [
+        Step(cogestor_stream(cid), _liberacion(cid, a.after.familia_id))
+        for a in aplicados
+        if (cid := domain.liberacion(a.before, a.after)) is not None
+    ]
+    if liberaciones:
+        await cogestores.apply_steps(
+            conn,
+            liberaciones,
+            actor=actor,
+            after=lambda conn, hechos: queries.proyectar_cogestores(
+                conn, [(h.after, h.version) for h in hechos]
+            ),
+        )
+    await queries.proyectar_familias(
+        conn, [queries.fila_familia(a.after, a.version) for a in aplicados]
+    )
+
+
+def _liberacion(cogestor_id: str, familia_id: str) -> Callable[[Cogestor], list[DomainEvent]]:
+    def decidir(cogestor: Cogestor) -> list[DomainEvent]:
+        if familia_id not in cogestor.familias:
+            return []
+        return [domain.FamiliaLiberadaDeCogestor(cogestor_id=cogestor_id, familia_id=familia_id)]
+
+    return decidir
 
 
 async def aplicar(
@@ -220,17 +250,6 @@ def comando(c: ComandoFamilia) -> Construir:
         return c
 
     return construir
-
-
-async def _liberar(conn: AsyncConnection, cogestor_id: str, familia_id: str, *, actor: str) -> None:
-    cogestor, version = await cargar_cogestor(conn, cogestor_id)
-    if familia_id not in cogestor.familias:
-        return
-    evento = domain.FamiliaLiberadaDeCogestor(cogestor_id=cogestor_id, familia_id=familia_id)
-    version = await store.append(
-        conn, cogestor_stream(cogestor_id), COGESTOR, version, [evento], actor=actor
-    )
-    await queries.proyectar_cogestor(conn, domain.evolve_cogestor(cogestor, evento), version)
 
 
 # --- cogestores ---------------------------------------------------------------------------
