@@ -140,15 +140,33 @@ async def cogestores(envelopes: Sequence[Envelope], conn: AsyncConnection) -> No
     )
 
 
-async def _salida(envelope: Envelope, conn: AsyncConnection) -> None:
-    fid = envelope.data["familia_id"]
-    estado = SALIDAS[envelope.event_type]
-    await queries.actualizar_familia(conn, fid, estado_inscripcion=estado, cogestor_id=None)
-    await _caso(conn, envelope, fid, domain.Cerrar(motivo=estado, fecha=_dia(envelope)))
-
-
-for _tipo in SALIDAS:
-    subscriptions.on(ENROLLMENT, _tipo)(_salida)
+@subscriptions.on_batch(ENROLLMENT, *SALIDAS)
+async def salidas(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of exits (a wave of graduations): the families' rows in one round trip, then their
+    cases closed together, in event order (closing reads only the case)."""
+    await queries.actualizar_familias(
+        conn,
+        [
+            {
+                "familia_id": e.data["familia_id"],
+                "estado_inscripcion": SALIDAS[e.event_type],
+                "cogestor_id": None,
+            }
+            for e in envelopes
+        ],
+    )
+    await handlers.aplicar_lote(
+        conn,
+        [
+            handlers.Paso(
+                e.data["familia_id"],
+                handlers.mandar(domain.Cerrar(motivo=SALIDAS[e.event_type], fecha=_dia(e))),
+                e.id,
+            )
+            for e in envelopes
+        ],
+        actor=f"sistema:{ENROLLMENT}",
+    )
 
 
 @subscriptions.on(ENROLLMENT, "FamiliaReabierta")

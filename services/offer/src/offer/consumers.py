@@ -234,21 +234,32 @@ async def desplazada(envelope: Envelope, conn: AsyncConnection) -> None:
     await proyecciones.familia(conn, ev.familia_id, desplazada=True)
 
 
-@subscriptions.on("enrollment", "FamiliaRetirada")
-@subscriptions.on("enrollment", "FamiliaPromovida")
-@subscriptions.on("enrollment", "FamiliaEgresadaPorTiempo")
-async def salida(envelope: Envelope, conn: AsyncConnection) -> None:
-    ev = _leer(_DeFamilia, envelope)
-    fecha = ev.fecha or envelope.time.date()
-    await proyecciones.familia(conn, ev.familia_id, activa=False)
-    antes = await proyecciones.demandas(conn, [ev.familia_id])
-    despues = {ev.familia_id: replace(antes[ev.familia_id], activa=False, filas={})}
-    causas = dict.fromkeys(deltas(antes[ev.familia_id].filas.values(), ()), envelope.id)
+@subscriptions.on_batch(
+    "enrollment", "FamiliaRetirada", "FamiliaPromovida", "FamiliaEgresadaPorTiempo"
+)
+async def salidas(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """A run of exits (a wave of graduations) in the round trips of one: the families made
+    inactive, their demand dropped (a crossing names as cause the first exit that moved that
+    (municipio, LB), as in `demanda`), then every slot they hold released."""
+    leidos = [_leer(_DeFamilia, e) for e in envelopes]
+    familias = list(dict.fromkeys(ev.familia_id for ev in leidos))
+    await proyecciones.familias(conn, [(fid, None, None, False) for fid in familias])
+    antes = await proyecciones.demandas(conn, familias)
+    despues = {fid: replace(antes[fid], activa=False, filas={}) for fid in familias}
+    causas: dict[tuple[str, str], str] = {}
+    for envelope, ev in zip(envelopes, leidos, strict=True):
+        for clave in deltas(antes[ev.familia_id].filas.values(), ()):
+            causas.setdefault(clave, envelope.id)
     await _guardar(conn, antes, despues, causas, INSCRIPCION)
-    liberados = await handlers.liberar_de_familia(
-        conn, ev.familia_id, fecha, actor=INSCRIPCION, causation_id=envelope.id
+    liberados = await handlers.liberar_de_familias(
+        conn,
+        [
+            (ev.familia_id, ev.fecha or envelope.time.date(), envelope.id)
+            for envelope, ev in zip(envelopes, leidos, strict=True)
+        ],
+        actor=INSCRIPCION,
     )
-    log.info("family left JUNTOS", familia_id=ev.familia_id, slots_released=liberados)
+    log.info("families left JUNTOS", families=len(familias), slots_released=liberados)
 
 
 @subscriptions.on("enrollment", "FamiliaReabierta")

@@ -134,15 +134,19 @@ async def cupos(
             ),
             asignados,
         )
-    for e in nuevos:
-        if isinstance(e, CupoLiberado):
-            await conn.execute(
-                text(
-                    "UPDATE asignaciones SET estado = 'LIBERADO', motivo = :motivo, liberado = :f"
-                    " WHERE cupo_id = :c"
-                ),
-                {"motivo": e.motivo.value, "f": e.fecha, "c": e.cupo_id},
-            )
+    liberados = [
+        {"motivo": e.motivo.value, "f": e.fecha, "c": e.cupo_id}
+        for e in nuevos
+        if isinstance(e, CupoLiberado)
+    ]
+    if liberados:
+        await conn.execute(
+            text(
+                "UPDATE asignaciones SET estado = 'LIBERADO', motivo = :motivo, liberado = :f"
+                " WHERE cupo_id = :c"
+            ),
+            liberados,
+        )
 
 
 async def servicios(conn: AsyncConnection, filas: Sequence[dict[str, Any]]) -> None:

@@ -183,14 +183,17 @@ async def asignacion(conn: AsyncConnection, cupo_id: str) -> Row[Any] | None:
     ).first()
 
 
-async def asignados_de_familia(conn: AsyncConnection, familia_id: str) -> list[Row[Any]]:
+async def asignados_de_familias(
+    conn: AsyncConnection, familia_ids: Sequence[str]
+) -> list[Row[Any]]:
+    """The slots these families hold, in stream order (programa, municipio, periodo, cupo)."""
     return list(
         await conn.execute(
             text(
-                "SELECT * FROM asignaciones WHERE familia_id = :f AND estado = 'ASIGNADO'"
+                "SELECT * FROM asignaciones WHERE familia_id = ANY(:f) AND estado = 'ASIGNADO'"
                 " ORDER BY programa_id, municipio, periodo, cupo_id"
             ),
-            {"f": familia_id},
+            {"f": list(familia_ids)},
         )
     )
 
