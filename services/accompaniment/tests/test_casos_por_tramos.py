@@ -19,7 +19,8 @@ from accompaniment.reglas import Miembro
 from accompaniment.vocabulario import TipoVisita
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
-from sqlalchemy import event, text
+from juntos_testing.db import statements
+from sqlalchemy import text
 
 from .conftest import MUNICIPIO, integrante
 
@@ -272,16 +273,8 @@ async def test_runs_give_what_their_events_give_one_at_a_time(client, app, semil
 
 async def sentencias(app: FastAPI, cortes: list[list[Envelope]]) -> int:
     """The statements that applying these runs takes (an executemany counts once)."""
-    enviadas: list[str] = []
-
-    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
-        enviadas.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", contar)
-    try:
-        await aplicar(app, cortes)
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", contar)
+    enviadas = statements(app.state.engine)
+    await aplicar(app, cortes)
     return len([s for s in enviadas if not s.startswith(("BEGIN", "COMMIT"))])
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from accompaniment import consumers
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
-from sqlalchemy import event, text
+from juntos_testing.db import statements
+from sqlalchemy import text
 
 
 def _sobre(tipo: str, datos: dict[str, Any]) -> Envelope:
@@ -62,20 +63,12 @@ async def _tablas(app: FastAPI) -> tuple[list, list]:
 
 async def _aplicar(app: FastAPI, sobres: list[Envelope], por_tramos: bool) -> int:
     """Apply as the runner does (one run, or runs of one); the statements it took."""
-    enviadas: list[str] = []
-
-    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
-        enviadas.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", contar)
-    try:
-        for tramo in [[s] for s in sobres] if por_tramos else [sobres]:
-            async with app.state.engine.begin() as conn:
-                handler = consumers.subscriptions.batch_handler_for(tramo[0])
-                assert handler is not None
-                await handler(tramo, conn)
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", contar)
+    enviadas = statements(app.state.engine)
+    for tramo in [[s] for s in sobres] if por_tramos else [sobres]:
+        async with app.state.engine.begin() as conn:
+            handler = consumers.subscriptions.batch_handler_for(tramo[0])
+            assert handler is not None
+            await handler(tramo, conn)
     return len([s for s in enviadas if not s.startswith(("BEGIN", "COMMIT"))])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from accompaniment import domain, handlers, queries
 from accompaniment.ejemplos import familia_ejemplo
 from accompaniment.vocabulario import TipoVisita
-from sqlalchemy import event
+from juntos_testing.db import statements
 
 from .conftest import cogestor, familia_vinculada
 
@@ -52,17 +52,6 @@ async def sync(client, app, items: list[dict[str, Any]]) -> dict[str, Any]:
     r = await client.post("/v1/sync", json={"items": items}, headers=cogestor(app))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def statements(app) -> list[str]:
-    """Every statement the app's engine sends from now on (an executemany counts once)."""
-    sent: list[str] = []
-
-    @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
-
-    return sent
 
 
 async def test_every_kind_of_item_gets_the_result_it_gets_alone(client, app) -> None:
@@ -116,7 +105,7 @@ async def familias_de_otro(app) -> list[tuple[str, Any]]:
 async def test_a_batch_costs_the_same_statements_for_one_family_or_twenty(client, app) -> None:
     una = await familias(app, 1)
     veinte = await familias(app, 20)
-    enviados = statements(app)
+    enviados = statements(app.state.engine)
     await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in una])
     por_una = len(enviados)
     enviados.clear()
@@ -218,7 +207,7 @@ async def test_follow_ups_against_an_older_version_are_compared_in_the_batch(cli
     fresco = await familias(app, 1)
     await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in fresco])
     vista_fresca = await version(client, app, fresco[0][0])
-    enviados = statements(app)
+    enviados = statements(app.state.engine)
     libreta = {"integrantes": {"jefe": {"libreta_militar": True}}}
     await sync(client, app, [seguimiento(fresco[0][0], vista_fresca, libreta)])
     por_uno = len(enviados)

@@ -5,10 +5,11 @@ not grow with the list; all or nothing on scope."""
 from __future__ import annotations
 
 import httpx
+from juntos_testing.db import statements
 from juntos_web import Role
 
 from .conftest import MUNICIPIO, cogestor, como
-from .test_sync_lote import familias, familias_de_otro, linea_base, statements, sync
+from .test_sync_lote import familias, familias_de_otro, linea_base, sync
 
 DESCONOCIDA = "00000000-0000-4000-8000-000000000000"
 
@@ -44,7 +45,7 @@ async def test_the_statements_do_not_grow_with_the_list(client, app) -> None:
     hechas = await familias(app, 10)
     await sync(client, app, [linea_base(fid, 1, lb) for fid, lb in hechas])
     ids = [fid for fid, _ in hechas]
-    enviadas = statements(app)
+    enviadas = statements(app.state.engine)
     assert (await tableros(client, cogestor(app), ids[:1])).status_code == 200
     una = len(enviadas)
     enviadas.clear()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from juntos_testing.db import statements
 from juntos_web import Role
 from sqlalchemy import text
 
 from .conftest import como
-from .test_lotes import DESCONOCIDA, hogares, statements
+from .test_lotes import DESCONOCIDA, hogares
 
 N, M, C = Role.NACIONAL, Role.MUNICIPAL, Role.COGESTOR
 MUNICIPAL = "coordinadora-05001"
@@ -65,7 +66,7 @@ async def test_each_family_as_the_single_read_answers_and_audits_it(client, app)
 
 async def test_the_statements_do_not_grow_with_the_list(client, app) -> None:
     familias = [f["familia_id"] for f in await hogares(client, app, "05001", 12, "8")]
-    enviadas = statements(app)
+    enviadas = statements(app.state.engine)
     assert (await consulta(client, como(app, N), familias[:1])).status_code == 200
     una = len(enviadas)
     enviadas.clear()

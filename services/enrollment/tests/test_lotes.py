@@ -12,8 +12,8 @@ import httpx
 from enrollment import domain, handlers
 from enrollment.events import Integrante
 from fastapi import FastAPI
+from juntos_testing.db import statements
 from juntos_web import Role
-from sqlalchemy import event
 
 from .conftest import como
 
@@ -94,17 +94,6 @@ async def lote(client: httpx.AsyncClient, app: FastAPI, items: list[dict]) -> di
     r = await client.post("/v1/vinculaciones", json={"items": items}, headers=cogestora(app))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def statements(app: FastAPI) -> list[str]:
-    """Every statement the app's engine sends from now on (an executemany counts once)."""
-    sent: list[str] = []
-
-    @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
-
-    return sent
 
 
 async def eventos(app: FastAPI, stream: str) -> list[Any]:
@@ -210,7 +199,7 @@ async def test_every_kind_of_item_gets_what_the_single_route_gives(client, app) 
 
 async def test_a_batch_costs_the_same_statements_for_one_family_or_twenty(client, app) -> None:
     familias = await hogares(client, app, "05001", 21, "4")
-    enviados = statements(app)
+    enviados = statements(app.state.engine)
     await lote(client, app, [acuerdo(familias[0], "jefe")])
     por_una = len(enviados)
     enviados.clear()
@@ -370,7 +359,7 @@ async def test_a_bulk_assignment_costs_the_same_statements_for_one_family_or_twe
 ) -> None:
     familias = await hogares(client, app, "05001", 21, "0")
     await registrar(client, app, COGESTORA, 100)
-    enviados = statements(app)
+    enviados = statements(app.state.engine)
     assert (await asignar(client, app, COGESTORA, familias[:1])).status_code == 200
     por_una = len(enviados)
     enviados.clear()

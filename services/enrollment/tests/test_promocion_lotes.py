@@ -14,6 +14,7 @@ from accompaniment.events import events as accompaniment
 from enrollment.consumers import promover
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope, decode, encode
+from juntos_testing.db import statements
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +26,6 @@ from .test_lotes import (
     hogares,
     lote,
     registrar,
-    statements,
 )
 
 OTRA = "cgs-beto"
@@ -110,7 +110,7 @@ async def test_a_run_costs_the_same_statements_for_one_graduation_or_four(
     familias = [f["familia_id"] for f in await mundo(client, app)]
     contadas = []
     for corrida in ([graduacion(familias[0])], [graduacion(f) for f in familias[1:4]]):
-        enviadas = statements(app)
+        enviadas = statements(app.state.engine)
         async with app.state.engine.begin() as conn:
             await promover(corrida, conn)
         contadas.append(len(enviadas))

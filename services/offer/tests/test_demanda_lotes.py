@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
+from juntos_testing.db import statements
 from offer.consumers import demanda, planes, preseleccionadas
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from .conftest import datos_de_plan, familia, miembro, publicar
 
@@ -161,16 +162,6 @@ async def test_a_run_gives_what_its_events_give_one_at_a_time(client, app) -> No
     assert de_una_vez == uno_a_uno
 
 
-def _sentencias(app: FastAPI) -> list[str]:
-    enviadas: list[str] = []
-
-    @event.listens_for(app.state.offer.engine.sync_engine, "before_cursor_execute")
-    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
-        enviadas.append(statement)
-
-    return enviadas
-
-
 async def test_a_run_costs_the_same_statements_for_few_or_many_families(client, app) -> None:
     # the two groups in different municipalities: each makes the same unmet-demand crossings
     familias = await _familias(app, 4) + await _familias(app, 36, ("08001", "08002"))
@@ -183,7 +174,7 @@ async def test_a_run_costs_the_same_statements_for_few_or_many_families(client, 
 
     # the first boards of the families (the demand rows are new), then a second round
     # (rows replaced and dropped): both the same for 4 families as for 36
-    enviadas = _sentencias(app)
+    enviadas = statements(app.state.offer.engine)
     cuenta = []
     for fs in (familias[:4], familias[4:]):
         for fecha, lb in ((date(2026, 3, 1), None), (date(2026, 5, 1), "LB21")):
@@ -295,7 +286,7 @@ async def test_a_run_of_new_families_is_two_statements_and_equals_one_at_a_time(
         async with app.state.offer.engine.begin() as conn:
             await preseleccionadas([sobre], conn)
     uno_a_uno = await fotografia()
-    enviadas = _sentencias(app)
+    enviadas = statements(app.state.offer.engine)
     async with app.state.offer.engine.begin() as conn:
         await preseleccionadas(sobres, conn)
     assert [s.split()[2] for s in enviadas] == ["familias", "integrantes"]

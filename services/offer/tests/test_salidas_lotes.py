@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
+from juntos_testing.db import statements
 from juntos_web import Role
 from offer.consumers import salidas
 from sqlalchemy import text
 
 from .conftest import Familia, como, familia, habilitar, miembro, programa_body, tablero
-from .test_demanda_lotes import _sentencias
 
 MPIO = "05001"
 CUANDO = datetime(2026, 9, 15, 12, tzinfo=UTC)
@@ -129,7 +129,7 @@ async def test_runs_give_what_one_at_a_time_gives(client, app: FastAPI) -> None:
 
 async def test_a_run_costs_the_same_statements_for_one_exit_or_four(client, app: FastAPI) -> None:
     a, b, c, d, _ = await mundo(client, app)
-    enviadas = _sentencias(app)
+    enviadas = statements(app.state.offer.engine)
     contadas = []
     for corrida in (
         [salida("FamiliaPromovida", a.familia_id)],

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 from juntos_events.envelope import Envelope
+from juntos_testing.db import statements
 from reporting import carga, domain, handlers, reconstruccion
 from reporting.proyecciones import PROYECCIONES
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import relato as r
@@ -151,17 +151,6 @@ async def test_a_batch_gives_the_rows_of_one_by_one(engine: AsyncEngine, tamano:
         assert primera.scalar() == r.dia(D1) + timedelta(days=3)
 
 
-def _sentencias(engine: AsyncEngine) -> list[str]:
-    """Every statement the engine sends from now on (an executemany counts once)."""
-    enviadas: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
-        enviadas.append(statement)
-
-    return enviadas
-
-
 def _familias(prefijo: str, n: int, dia: int) -> list[Suceso]:
     """Follow-up events of `n` families (created by `_altas`): every kind of history and point
     table, with several events of one family at one instant."""
@@ -186,7 +175,7 @@ def _familias(prefijo: str, n: int, dia: int) -> list[Suceso]:
 async def test_statements_per_batch_do_not_grow_with_the_batch(engine: AsyncEngine) -> None:
     """A second batch over existing families (states and rows read, rows replaced, closed and
     new ones inserted, points upserted) costs the same statements for 2 families or 20."""
-    enviadas = _sentencias(engine)
+    enviadas = statements(engine)
     contadas = []
     for n in (2, 20):
         altas = [r.preseleccionada(f"n{n}-{i}", MPIO, r.dia(D1)) for i in range(n)]

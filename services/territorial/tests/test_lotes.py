@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +18,9 @@ from juntos_events.envelope import Envelope, decode, encode
 from juntos_events.events import DomainEvent
 from juntos_events.migrate import upgrade
 from juntos_events.topics import dead_letter_topic, ensure_topics
+from juntos_testing.db import statements
 from juntos_testing.publishing import publish, start_at_end
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from territorial import queries
 from territorial.consumers import demanda_de_las_familias
@@ -160,21 +160,6 @@ async def test_runs_give_the_same_tables_as_one_by_one(client, app) -> None:
     assert salud[4:6] == (2, 1)
 
 
-@contextmanager
-def sentencias(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every statement the engine sends meanwhile (an executemany counts once)."""
-    enviadas: list[str] = []
-
-    def contar(conn, cursor, statement, parameters, context, executemany) -> None:
-        enviadas.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", contar)
-    try:
-        yield enviadas
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", contar)
-
-
 async def test_a_run_costs_the_same_statements_for_one_board_or_sixty(client, app) -> None:
     engine: AsyncEngine = app.state.engine
     municipios = ["05001", "05002", "08001", "68001", "11001", "76001"]
@@ -192,11 +177,12 @@ async def test_a_run_costs_the_same_statements_for_one_board_or_sixty(client, ap
         for i in range(55)
     ] + [sobre(cierre(f"fam-{i}"), t(100)) for i in range(5)]
 
+    enviadas = statements(engine)
     contadas = []
     for corrida in (uno, sesenta):
-        with sentencias(engine) as enviadas:
-            async with engine.begin() as conn:
-                await demanda_de_las_familias(corrida, conn)
+        enviadas.clear()
+        async with engine.begin() as conn:
+            await demanda_de_las_familias(corrida, conn)
         contadas.append(len(enviadas))
     assert contadas[0] == contadas[1], contadas
     async with engine.connect() as conn:

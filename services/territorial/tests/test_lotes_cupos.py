@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from juntos_events.consumer import DeadLetter
 from juntos_events.envelope import Envelope, decode, encode
+from juntos_testing.db import statements
 from offer.events import CuposHabilitados
 from offer.events import events as offer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from territorial.consumers import oferta_de_los_programas
 
 from .conftest import levantar
-from .test_lotes import en_corridas, sentencias, tablas
+from .test_lotes import en_corridas, tablas
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 MEDELLIN, BARRANQUILLA = "05001", "08001"
@@ -98,11 +99,12 @@ async def test_a_run_costs_the_same_statements_for_one_line_or_sixty(client, app
     municipios = ["05001", "05002", "08001", "68001", "11001", "76001"]
     uno = [linea("solo", "05001", 1, 0)]
     sesenta = [linea(f"p-{i % 10}", municipios[i % 6], i, i) for i in range(60)]
+    enviadas = statements(engine)
     contadas = []
     for corrida in (uno, sesenta):
-        with sentencias(engine) as enviadas:
-            async with engine.begin() as conn:
-                await oferta_de_los_programas(corrida, conn)
+        enviadas.clear()
+        async with engine.begin() as conn:
+            await oferta_de_los_programas(corrida, conn)
         contadas.append(len(enviadas))
     assert contadas[0] == contadas[1], contadas
     async with engine.connect() as conn:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 async def public_tables(database_url: str) -> set[str]:
@@ -15,3 +17,16 @@ async def public_tables(database_url: str) -> set[str]:
             return set((await conn.execute(query)).scalars().all())
     finally:
         await engine.dispose()
+
+
+def statements(engine: AsyncEngine) -> list[str]:
+    """Every statement `engine` sends from now on (an executemany counts once), for tests that
+    check a batch costs the same round trips whatever its size: `clear()` the list between the
+    phases compared. The listener lives as long as the engine (a test's own)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:  # conn, cursor, statement, parameters, context, many
+        sent.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return sent
