@@ -49,12 +49,8 @@ def fila_familia(familia: Familia, version: int) -> dict[str, Any]:
     }
 
 
-async def proyectar_familia(conn: AsyncConnection, familia: Familia, version: int) -> None:
-    await conn.execute(_UPSERT_FAMILIA, fila_familia(familia, version))
-
-
 async def proyectar_familias(conn: AsyncConnection, filas: Sequence[dict[str, Any]]) -> None:
-    """Many families in one round trip (imports)."""
+    """Many families in one round trip (imports, commands, consumers' runs)."""
     if filas:
         await conn.execute(_UPSERT_FAMILIA, list(filas))
 

@@ -212,9 +212,9 @@ async def registrar_oferta(
 # --- slots ------------------------------------------------------------------------------------
 
 
-def _despues_cupos(actor: str, desde: dict[str, date], causation_id: str | None = None):
+def _despues_cupos(actor: str, desde: dict[str, date]):
     async def despues(conn: AsyncConnection, hecho: Applied[Cupos]) -> None:
-        await _reflejar(conn, [hecho], actor, desde, causation_id)
+        await _reflejar(conn, [hecho], actor, desde)
 
     return despues
 
@@ -224,7 +224,6 @@ async def _reflejar(
     hechos: Sequence[Applied[Cupos]],
     actor: str,
     desde: dict[str, date],
-    causation_id: str | None = None,
 ) -> None:
     """Read models and the demand-supply balance after slot streams changed."""
     cambiados = [h for h in hechos if h.events]
@@ -241,7 +240,6 @@ async def _reflejar(
             conn,
             suministro={(e.municipio, lb) for e in habilitados for lb in e.logros},
             actor=actor,
-            causation_id=causation_id,
         )
 
 
