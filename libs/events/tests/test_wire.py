@@ -87,10 +87,11 @@ async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_uncha
     )
 
 
-async def test_a_batch_handler_run_keeps_to_one_trace_and_its_span_continues_it(
+async def test_a_run_crosses_requests_and_each_request_trace_keeps_its_consumer_span(
     engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap
 ):
-    """Two requests' events on one partition: two runs, each span in its request's trace."""
+    """Two requests' events on one partition: one run (one handler call), its span in the first
+    request's trace, and a sibling span in the second's, linked to it."""
     import asyncio
 
     from juntos_events.consumer import ConsumerRunner, Subscriptions
@@ -130,12 +131,18 @@ async def test_a_batch_handler_run_keeps_to_one_trace_and_its_span_continues_it(
     consumer.stop()
     await task
 
-    assert runs == [[1, 2], [3]]
-    process = [
-        s
-        for s in spans.get_finished_spans()
-        if s.name == f"process {registry.topic}" and s.kind == SpanKind.CONSUMER
-    ]
+    assert runs == [[1, 2, 3]]
+    process = sorted(
+        (
+            s
+            for s in spans.get_finished_spans()
+            if s.name == f"process {registry.topic}" and s.kind == SpanKind.CONSUMER
+        ),
+        key=lambda s: traces.index(s.context.trace_id),
+    )
     assert [s.context.trace_id for s in process] == traces
-    assert [s.attributes["messaging.batch.message_count"] for s in process] == [2, 1]
-    assert all(s.parent is not None for s in process)  # the producer's send span
+    assert all(s.parent is not None for s in process)  # each request's send span
+    assert [s.attributes["messaging.batch.message_count"] for s in process] == [3, 3]
+    run_span, sibling = process
+    assert [link.context.trace_id for link in run_span.links] == [traces[1]]
+    assert [link.context.span_id for link in sibling.links] == [run_span.context.span_id]

@@ -5,8 +5,12 @@ Each batch of a partition is applied in one database transaction together with i
 committed only after that transaction. A handler registered with `on_batch` receives each run of
 consecutive events it handles in one call, so it can read and write a run's families with a few
 set-based statements instead of a few statements per event (partition order is kept: a run
-never jumps over an event of another handler). A run also keeps to one trace (the events one
-request produced, such as a sync batch's), so its span sits in that request's trace.
+never jumps over an event of another handler). A run crosses requests: at one request per
+family (baselines, plans, visits) a run kept to one request's trace was one family, and the
+set-based statements ran once per family. Each request's trace still shows the run that applied
+its events: the run's span is a child of its first event's producer span, and every other trace
+in the run gets a `process` span of its own, linked to that one (events the handler appends
+carry the run span's context).
 
 Events of a type the consumer has no handler for are skipped from their headers alone: no body
 parse, no inbox row (applying them changes nothing). If the batch fails, each event is retried
@@ -25,7 +29,8 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events import metrics
@@ -259,7 +264,7 @@ class ConsumerRunner:
                     continue
                 fresh.discard(item.envelope.id)  # the same id twice in one batch counts once
                 to_apply.append(item)
-            for (batch_handler, _), run in itertools.groupby(to_apply, self._run_of):
+            for batch_handler, run in itertools.groupby(to_apply, self._batch_handler_of):
                 if batch_handler is None:
                     for item in run:
                         assert item.envelope is not None
@@ -267,47 +272,63 @@ class ConsumerRunner:
                 else:
                     await self._handle_run(batch_handler, list(run), conn)
 
-    def _run_of(self, item: _Item) -> tuple[BatchHandler | None, str | None]:
-        """A run: consecutive events of one batch handler and one trace (those one request
-        made, e.g. a sync batch's), so its span is a child of that request's trace."""
+    def _batch_handler_of(self, item: _Item) -> BatchHandler | None:
         assert item.envelope is not None
-        handler = self.subs.batch_handler_for(item.envelope)
-        if handler is None:
-            return None, None
-        traceparent = item.envelope.traceparent
-        return handler, traceparent.split("-")[1] if traceparent and "-" in traceparent else None
+        return self.subs.batch_handler_for(item.envelope)
 
     async def _handle_run(
         self, handler: BatchHandler, run: list[_Item], conn: AsyncConnection
     ) -> None:
-        """One span for the run, a child of the first event's producer span (the run's events
-        share its trace), linked to the others' producer spans."""
+        """One span for the run, a child of its first event's producer span, linked to the
+        other traces' producer spans; each of those traces gets a sibling `process` span over
+        the same work, linked to the run's span, so no request's trace loses its consumer."""
         envelopes = [i.envelope for i in run if i.envelope is not None]
-        contexts = [
-            propagate.extract({TRACEPARENT: e.traceparent} if e.traceparent else {})
-            for e in envelopes[:MAX_SPAN_LINKS]
-        ]
+        by_trace: dict[tuple[str, ...], Context] = {}
+        for e in envelopes:
+            trace_id = tuple((e.traceparent or "").split("-")[1:2])
+            if trace_id not in by_trace:
+                by_trace[trace_id] = propagate.extract(
+                    {TRACEPARENT: e.traceparent} if e.traceparent else {}
+                )
+        contexts = list(by_trace.values())
         links = []
-        for context in contexts[1:]:
+        for context in contexts[1 : MAX_SPAN_LINKS + 1]:
             span_context = trace.get_current_span(context).get_span_context()
             if span_context.is_valid:
                 links.append(Link(span_context))
         topic = run[0].record.topic
+        attributes = {
+            **messaging_attributes("process", topic),
+            "messaging.consumer.group.name": self.name,
+            "messaging.batch.message_count": len(run),
+            "messaging.destination.partition.id": str(run[0].record.partition),
+            "messaging.kafka.offset": run[0].record.offset,
+            "juntos.event_type": sorted({e.event_type for e in envelopes}),
+        }
+        name = f"process {topic}"
         with tracer.start_as_current_span(
-            f"process {topic}",
-            context=contexts[0],
-            kind=SpanKind.CONSUMER,
-            links=links,
-            attributes={
-                **messaging_attributes("process", topic),
-                "messaging.consumer.group.name": self.name,
-                "messaging.batch.message_count": len(run),
-                "messaging.destination.partition.id": str(run[0].record.partition),
-                "messaging.kafka.offset": run[0].record.offset,
-                "juntos.event_type": sorted({e.event_type for e in envelopes}),
-            },
-        ):
-            await handler(envelopes, conn)
+            name, context=contexts[0], kind=SpanKind.CONSUMER, links=links, attributes=attributes
+        ) as span:
+            siblings = [
+                tracer.start_span(
+                    name,
+                    context=context,
+                    kind=SpanKind.CONSUMER,
+                    links=[Link(span.get_span_context())],
+                    attributes=attributes,
+                )
+                for context in contexts[1:]
+                if trace.get_current_span(context).get_span_context().is_valid
+            ]
+            try:
+                await handler(envelopes, conn)
+            except Exception as exc:
+                for sibling in siblings:
+                    sibling.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
+            finally:
+                for sibling in siblings:
+                    sibling.end()
         for item in run:
             metrics.CONSUMED.labels(self.name, item.record.topic, "applied").inc()
 
