@@ -15,6 +15,7 @@ from juntos_events.consumer import ConsumerRunner, ConsumerSettings
 from juntos_events.events import EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.topics import dead_letter_topic
+from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -361,15 +362,17 @@ async def test_batch_handler_gets_each_run_of_consecutive_events_in_one_call(
     redelivered copies reach no handler."""
     registry.register("Otro")(Otro)
     await create_table(engine)
-    async with engine.begin() as conn:
-        # one stream, so one partition: the order below is the order the consumer reads
-        events = [
-            Demo(familia="fam-a", n=1),
-            Demo(familia="fam-b", n=2),
-            Otro(familia="fam-a", n=50),
-            Demo(familia="fam-c", n=3),
-        ]
-        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    with trace.get_tracer("test").start_as_current_span("one request"):
+        # one request's events share its trace (runs keep to one trace)
+        async with engine.begin() as conn:
+            # one stream, so one partition: the order below is the order the consumer reads
+            events = [
+                Demo(familia="fam-a", n=1),
+                Demo(familia="fam-b", n=2),
+                Otro(familia="fam-a", n=50),
+                Demo(familia="fam-c", n=3),
+            ]
+            await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
     await publish_outbox(engine, kafka_bootstrap)
     records = await topic_reader(registry.topic, 4)
     raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -390,16 +393,18 @@ async def test_a_failing_run_falls_back_to_one_event_at_a_time(
     """Only the culprit reaches the dead-letter topic; the rest is applied once, in order."""
     registry.register("Otro")(Otro)
     await create_table(engine)
-    async with engine.begin() as conn:
-        events = [
-            Demo(familia="fam-a", n=1),
-            Demo(familia="fam-b", n=2),
-            Otro(familia="fam-a", n=50),
-            Demo(familia="fam-c", n=3),
-            Demo(familia="fam-d", n=13),
-            Demo(familia="fam-e", n=5),
-        ]
-        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    with trace.get_tracer("test").start_as_current_span("one request"):
+        # one request's events share its trace (runs keep to one trace)
+        async with engine.begin() as conn:
+            events = [
+                Demo(familia="fam-a", n=1),
+                Demo(familia="fam-b", n=2),
+                Otro(familia="fam-a", n=50),
+                Demo(familia="fam-c", n=3),
+                Demo(familia="fam-d", n=13),
+                Demo(familia="fam-e", n=5),
+            ]
+            await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
     await publish_outbox(engine, kafka_bootstrap)
 
     calls = await _run_batches(engine, registry, kafka_bootstrap, families=4)

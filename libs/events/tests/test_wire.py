@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.events import EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.telemetry import setup_telemetry
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,15 +90,15 @@ async def test_without_a_tracing_sdk_the_stored_trace_context_is_passed_on_uncha
     )
 
 
-async def test_a_run_crosses_requests_and_each_request_trace_keeps_its_consumer_span(
-    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap
-):
-    """Two requests' events on one partition: one run (one handler call), its span in the first
-    request's trace, and a sibling span in the second's, linked to it."""
-    import asyncio
-
-    from juntos_events.consumer import ConsumerRunner, Subscriptions
-
+async def _two_requests_consumed(
+    engine: AsyncEngine,
+    store: EventStore,
+    registry: EventRegistry,
+    kafka_bootstrap: str,
+    settings: ConsumerSettings,
+) -> tuple[list[list[int]], list[int], list[ReadableSpan]]:
+    """Two requests' events on one partition (1, 2 then 3), consumed by a batch handler: its
+    runs, the requests' trace ids, and the consumer's process spans in the requests' order."""
     spans = InMemorySpanExporter()
     setup_telemetry("test", exporter=spans)
     tracer = trace.get_tracer("test")
@@ -123,6 +126,7 @@ async def test_a_run_crosses_requests_and_each_request_trace_keeps_its_consumer_
         bootstrap=kafka_bootstrap,
         topics=[registry.topic],
         subscriptions=subs,
+        settings=settings,
     )
     task = asyncio.create_task(consumer.run())
     async with asyncio.timeout(60):
@@ -130,8 +134,6 @@ async def test_a_run_crosses_requests_and_each_request_trace_keeps_its_consumer_
             await asyncio.sleep(0.1)
     consumer.stop()
     await task
-
-    assert runs == [[1, 2, 3]]
     process = sorted(
         (
             s
@@ -140,6 +142,31 @@ async def test_a_run_crosses_requests_and_each_request_trace_keeps_its_consumer_
         ),
         key=lambda s: traces.index(s.context.trace_id),
     )
+    return runs, traces, process
+
+
+async def test_a_caught_up_consumer_keeps_a_run_to_one_trace_and_its_span_continues_it(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap
+):
+    """A poll of three events: two runs, each span in its request's trace."""
+    runs, traces, process = await _two_requests_consumed(
+        engine, store, registry, kafka_bootstrap, ConsumerSettings()
+    )
+    assert runs == [[1, 2], [3]]
+    assert [s.context.trace_id for s in process] == traces
+    assert [s.attributes["messaging.batch.message_count"] for s in process] == [2, 1]
+    assert all(s.parent is not None for s in process)  # the producer's send span
+
+
+async def test_a_consumer_behind_lets_runs_cross_requests_and_each_trace_keeps_a_span(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap
+):
+    """The same poll, for a consumer that counts it as behind: one run (one handler call), its
+    span in the first request's trace, and a sibling span in the second's, linked to it."""
+    runs, traces, process = await _two_requests_consumed(
+        engine, store, registry, kafka_bootstrap, ConsumerSettings(runs_cross_requests_from=3)
+    )
+    assert runs == [[1, 2, 3]]
     assert [s.context.trace_id for s in process] == traces
     assert all(s.parent is not None for s in process)  # each request's send span
     assert [s.attributes["messaging.batch.message_count"] for s in process] == [3, 3]

@@ -5,12 +5,13 @@ Each batch of a partition is applied in one database transaction together with i
 committed only after that transaction. A handler registered with `on_batch` receives each run of
 consecutive events it handles in one call, so it can read and write a run's families with a few
 set-based statements instead of a few statements per event (partition order is kept: a run
-never jumps over an event of another handler). A run crosses requests: at one request per
-family (baselines, plans, visits) a run kept to one request's trace was one family, and the
-set-based statements ran once per family. Each request's trace still shows the run that applied
-its events: the run's span is a child of its first event's producer span, and every other trace
-in the run gets a `process` span of its own, linked to that one (events the handler appends
-carry the run span's context).
+never jumps over an event of another handler). A consumer that is caught up keeps a run to
+one trace (the events one request produced), so its span, database calls and sends sit in that
+request's trace. One that is behind (a poll brought at least `runs_cross_requests_from` events
+of a partition) lets runs cross requests: kept to one request, a run was a few families, and a
+catch-up ran its set-based statements once per request. Then the run's span is a child of its
+first event's producer span and every other trace in the run gets a `process` span of its own,
+linked to it, so no request's trace loses the consumer that applied its events.
 
 Events of a type the consumer has no handler for are skipped from their headers alone: no body
 parse, no inbox row (applying them changes nothing). If the batch fails, each event is retried
@@ -63,9 +64,16 @@ log = get_logger(__name__)
 tracer = trace.get_tracer("juntos_events.consumer")
 
 
+def _trace_of(envelope: Envelope) -> tuple[str, ...]:
+    """The trace id in the event's traceparent, as a key (empty if it has none)."""
+    return tuple((envelope.traceparent or "").split("-")[1:2])
+
+
 @dataclass
 class ConsumerSettings:
     max_records: int = 500
+    runs_cross_requests_from: int = 64
+    """Events of one partition in one poll from which runs cross requests' traces (behind)."""
     poll_timeout_ms: int = 500
     max_attempts: int = 3
     retry_backoff_seconds: float = 0.2
@@ -175,8 +183,11 @@ class ConsumerRunner:
         subscriptions: Subscriptions,
         settings: ConsumerSettings | None = None,
         dlq_producer: AIOKafkaProducer | None = None,
+        group: str | None = None,
     ) -> None:
+        """`name` keys the inbox, metrics and logs; `group` is the Kafka group (`name` if None)."""
         self.name = name
+        self.group = group or name
         self.engine = engine
         self.bootstrap = bootstrap
         self.topics = list(topics)
@@ -192,7 +203,7 @@ class ConsumerRunner:
         self.consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.bootstrap,
-            group_id=self.name,
+            group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=s.max_records,
@@ -264,7 +275,10 @@ class ConsumerRunner:
                     continue
                 fresh.discard(item.envelope.id)  # the same id twice in one batch counts once
                 to_apply.append(item)
-            for batch_handler, run in itertools.groupby(to_apply, self._batch_handler_of):
+            crossing = len(items) >= self.settings.runs_cross_requests_from
+            for (batch_handler, _), run in itertools.groupby(
+                to_apply, lambda item: self._run_of(item, crossing)
+            ):
                 if batch_handler is None:
                     for item in run:
                         assert item.envelope is not None
@@ -272,9 +286,13 @@ class ConsumerRunner:
                 else:
                     await self._handle_run(batch_handler, list(run), conn)
 
-    def _batch_handler_of(self, item: _Item) -> BatchHandler | None:
+    def _run_of(self, item: _Item, crossing: bool) -> tuple[BatchHandler | None, tuple[str, ...]]:
+        """A run: consecutive events of one batch handler, and of one trace unless `crossing`."""
         assert item.envelope is not None
-        return self.subs.batch_handler_for(item.envelope)
+        handler = self.subs.batch_handler_for(item.envelope)
+        if handler is None or crossing:
+            return handler, ()
+        return handler, _trace_of(item.envelope)
 
     async def _handle_run(
         self, handler: BatchHandler, run: list[_Item], conn: AsyncConnection
@@ -285,7 +303,7 @@ class ConsumerRunner:
         envelopes = [i.envelope for i in run if i.envelope is not None]
         by_trace: dict[tuple[str, ...], Context] = {}
         for e in envelopes:
-            trace_id = tuple((e.traceparent or "").split("-")[1:2])
+            trace_id = _trace_of(e)
             if trace_id not in by_trace:
                 by_trace[trace_id] = propagate.extract(
                     {TRACEPARENT: e.traceparent} if e.traceparent else {}
@@ -299,7 +317,7 @@ class ConsumerRunner:
         topic = run[0].record.topic
         attributes = {
             **messaging_attributes("process", topic),
-            "messaging.consumer.group.name": self.name,
+            "messaging.consumer.group.name": self.group,
             "messaging.batch.message_count": len(run),
             "messaging.destination.partition.id": str(run[0].record.partition),
             "messaging.kafka.offset": run[0].record.offset,
@@ -345,7 +363,7 @@ class ConsumerRunner:
                 kind=SpanKind.CONSUMER,
                 attributes={
                     **messaging_attributes("process", item.record.topic),
-                    "messaging.consumer.group.name": self.name,
+                    "messaging.consumer.group.name": self.group,
                     "messaging.message.id": envelope.id,
                     "messaging.kafka.offset": item.record.offset,
                     "messaging.destination.partition.id": str(item.record.partition),
