@@ -14,9 +14,9 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from juntos_events.store import EventStore, lane_of
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import Phase, Result
 from bench.servers import Servers
@@ -48,7 +48,7 @@ class ProjectSide:
 
     async def open(self) -> None:
         await upgrade(self.url)
-        self.engine = create_async_engine(self.url, pool_size=CONCURRENCY)
+        self.engine = async_engine(self.url, pool_size=CONCURRENCY)
 
     async def command(self, i: int) -> None:
         familia = _familia(i)

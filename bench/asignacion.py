@@ -29,6 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import asyncpg
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from offer import domain, handlers
 from offer.enrollment import EnrollmentHttp
@@ -36,7 +37,6 @@ from offer.events import Elegibilidad
 from offer.handlers import Servicios
 from offer.settings import OfferSettings
 from offer.vocabulario import Alcance, NivelGobierno
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import Phase, Result, release_memory
 from bench.servers import Servers, free_port
@@ -116,7 +116,7 @@ def servicios(url: str) -> Servicios:
     """What offer.main builds from settings; enrollment is not called by a batch."""
     settings = OfferSettings(service_name="offer", database_url=url, run_backbone=False)
     return Servicios(
-        engine=create_async_engine(url),
+        engine=async_engine(url),
         enrollment=EnrollmentHttp(f"http://127.0.0.1:{free_port()}", None),
         settings=settings,
     )

@@ -18,12 +18,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
+from juntos_events.engine import async_engine
 from juntos_events.envelope import Envelope
 from juntos_events.migrate import upgrade
 from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench.relay import drain, fill
 from bench.report import Phase, Result
@@ -127,7 +128,7 @@ async def timed_until_applied(
 
 async def project(url: str, uri: str, bootstrap: str, warm_up: int, events: int) -> Phase:
     await upgrade(url)
-    engine = create_async_engine(url, pool_size=2)
+    engine = async_engine(url, pool_size=2)
     async with engine.begin() as conn:
         await conn.execute(text(PROJECTION))
     subs = Subscriptions()

@@ -49,6 +49,7 @@ from accompaniment import events as acompanamiento
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from juntos_events.consumer import BatchHandler, ConsumerSettings, Subscriptions
+from juntos_events.engine import async_engine
 from juntos_events.envelope import Envelope, encode
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade
@@ -56,7 +57,7 @@ from juntos_events.relay import idempotent_producer
 from juntos_events.topics import ensure_topics, event_topic
 from juntos_testing.publishing import start_at_end
 from offer.consumers import subscriptions
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench.consumer import consuming
 from bench.report import Phase, Result, release_memory
@@ -389,7 +390,7 @@ async def timed_runner(
     database's URI."""
     url, uri = servers.database(database)
     await upgrade(url, migrations)
-    engine = create_async_engine(url, pool_pre_ping=True)  # as the app's engine
+    engine = async_engine(url, pool_pre_ping=True)  # as the app's engine
     if preparar is not None:
         await preparar(engine)
     bootstrap = servers.kafka.bootstrap

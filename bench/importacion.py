@@ -33,8 +33,8 @@ from enrollment.importacion import LOTE_FILAS, Resumen, importar
 from enrollment.registros import Formato, columnas
 from enrollment.settings import EnrollmentSettings
 from enrollment.vocabulario import Registro
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import sisben
 from bench.report import Phase, Result, release_memory
@@ -73,7 +73,7 @@ def servicios(url: str) -> Servicios:
         document_pepper=pepper,
     )
     return Servicios(
-        engine=create_async_engine(url),
+        engine=async_engine(url),
         boveda=Boveda(kek),
         huellas=Huellas(pepper),
         settings=settings,

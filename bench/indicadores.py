@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 from fastapi import FastAPI, Request
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from juntos_web import Principal, Role
 from juntos_web.auth import mint_token
 from juntos_web.settings import ServiceSettings
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.linea_base import cliente, percentil, servido
 from bench.reconstruccion import sucesos
@@ -45,7 +45,7 @@ async def poblar(url: str, familias: int) -> None:
     """The projections of `familias` families, built by the rebuild's bulk path (untimed)."""
     from reporting import carga, handlers
 
-    engine = create_async_engine(url, pool_size=3)
+    engine = async_engine(url, pool_size=3)
     try:
         async with engine.begin() as conn:
             esquemas = await handlers.esquemas_vivos(conn)

@@ -52,6 +52,7 @@ from accompaniment.reglas import evaluar
 from accompaniment.vocabulario import EstadoLogro
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from juntos_events.engine import async_engine
 from juntos_events.envelope import Envelope
 from juntos_events.logs import setup_logging
 from juntos_events.migrate import upgrade
@@ -59,7 +60,6 @@ from juntos_web import Role
 from juntos_web.auth import Principal, mint_token
 from juntos_web.settings import ServiceSettings
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import familias, report
 from bench.familias import HOY, Familia
@@ -179,7 +179,7 @@ async def abrir_casos(
 ) -> float:
     """Feed each family's envelopes to the real handlers, LOTE_CASOS families per transaction;
     `cogestores` (family id -> cogestor) overrides the one of the municipality."""
-    engine = create_async_engine(url)
+    engine = async_engine(url)
     started = time.perf_counter()
     try:
         with progress() as bar:

@@ -30,11 +30,11 @@ from types import ModuleType
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from juntos_catalogo.divipola import divipola
+from juntos_events.engine import async_engine
 from juntos_events.envelope import encode
 from juntos_events.migrate import upgrade
 from juntos_events.topics import ensure_topics, event_topic
 from reporting.reconstruccion import particiones
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import Phase, Result
 from bench.servers import Servers, empty_topics
@@ -162,7 +162,7 @@ async def reconstruir(servers: Servers) -> tuple[Phase, int, dict[str, float]]:
 
     url, _ = servers.database("bench_rebuild")
     await upgrade(url, MIGRATIONS)
-    engine = create_async_engine(url, pool_size=3)
+    engine = async_engine(url, pool_size=3)
     try:
         with progress() as barra:
             tarea = barra.add_task("rebuild", total=None)

@@ -19,13 +19,13 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
 from juntos_events.schema import outbox
 from juntos_events.store import EventStore
 from juntos_events.topics import ensure_topics, event_topic
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import Phase, Result, release_memory
 from bench.servers import Servers
@@ -53,7 +53,7 @@ def raw_producer(bootstrap: str) -> AIOKafkaProducer:
 async def fill(url: str, service: str, events: int) -> None:
     """Fill the outbox through the store (untimed)."""
     await upgrade(url)
-    engine = create_async_engine(url, pool_size=8)
+    engine = async_engine(url, pool_size=8)
     store = EventStore(registry(service))
 
     async def chunk(start: int) -> None:
@@ -108,7 +108,7 @@ async def drain(
     The first `warm_up` rows are published untimed by the same relay (connections, prepared
     statements, producer metadata); the clock runs for the `events` rows after them.
     """
-    engine = create_async_engine(url)
+    engine = async_engine(url)
     producer = idempotent_producer(bootstrap)
     await producer.start()
     relay = OutboxRelay(engine, producer, RelaySettings())

@@ -21,10 +21,11 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from juntos_events.engine import async_engine
 from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
 from juntos_events.runtime import RelayThread
 from juntos_events.topics import ensure_topics, event_topic
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.relay import fill, messages_in
 from bench.report import Phase, Result
@@ -52,7 +53,7 @@ async def drained_under_load(
     url: str, events: int, label: str, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
 ) -> tuple[Phase, float]:
     """Start a relay, keep the loop busy until the outbox is empty; (phase, bursts per second)."""
-    engine = create_async_engine(url, pool_size=1)
+    engine = async_engine(url, pool_size=1)
     bursts = 0
     stopping = asyncio.Event()
 
@@ -96,7 +97,7 @@ def in_thread(url: str, bootstrap: str) -> Callable[[], Awaitable[Callable[[], A
 
 def on_loop(url: str, bootstrap: str) -> Callable[[], Awaitable[Callable[[], Awaitable[None]]]]:
     async def start() -> Callable[[], Awaitable[None]]:
-        engine = create_async_engine(url)
+        engine = async_engine(url)
         producer = idempotent_producer(bootstrap)
         await producer.start()
         relay = OutboxRelay(engine, producer, RelaySettings())
@@ -116,7 +117,7 @@ def on_loop(url: str, bootstrap: str) -> Callable[[], Awaitable[Callable[[], Awa
 
 async def idle(url: str, bootstrap: str, events: int) -> Phase:
     """The relay thread with nothing else running: its ceiling here."""
-    engine = create_async_engine(url, pool_size=1)
+    engine = async_engine(url, pool_size=1)
     try:
         with Phase() as phase:
             stop = await in_thread(url, bootstrap)()

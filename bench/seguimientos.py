@@ -42,12 +42,12 @@ from accompaniment.reglas import evaluar
 from accompaniment.vocabulario import EstadoLogro
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from juntos_events.engine import async_engine
 from juntos_events.logs import setup_logging
 from juntos_events.migrate import upgrade
 from juntos_web import Role
 from juntos_web.auth import Principal, mint_token
 from juntos_web.settings import ServiceSettings
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import familias, report
 from bench.cupos import _ms
@@ -192,7 +192,7 @@ def versiones_de(resultados: Sequence[dict[str, Any]], por_id: dict[str, str]) -
 async def entregas(url: str, fams: Sequence[Familia], rng: random.Random) -> int:
     """Offer's ServicioPrestado for a share of the families, fed to the real handler."""
     elegidas = [f for f in fams if rng.random() < P_ENTREGA]
-    engine = create_async_engine(url)
+    engine = async_engine(url)
     try:
         for inicio in range(0, len(elegidas), 100):
             async with engine.begin() as conn:

@@ -27,9 +27,9 @@ import json
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from juntos_events.topics import ensure_topics, event_topic
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.consumer import consuming, timed_until_applied
 from bench.reconstruccion import SERVICIOS, llenar
@@ -51,7 +51,7 @@ async def proyecto(servers: Servers, warm_up: int, total: int) -> Phase:
 
     url, uri = servers.database("bench_vivo_project")
     await upgrade(url, MIGRATIONS)
-    engine = create_async_engine(url, pool_size=3)
+    engine = async_engine(url, pool_size=3)
     bootstrap = servers.kafka.bootstrap
     servers.checkpoint()
     async with consuming("bench-vivo", engine, bootstrap, subscriptions) as task:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from juntos_events.engine import async_engine
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.migrate import upgrade
 from juntos_events.relay import OutboxRelay, idempotent_producer
@@ -16,7 +17,7 @@ from juntos_events.schema import outbox
 from juntos_events.store import EventStore
 from juntos_events.topics import ensure_topics
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class Demo(DomainEvent):
@@ -36,7 +37,7 @@ def make_registry(service: str) -> EventRegistry:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade(database_url)
-    engine = create_async_engine(database_url, pool_size=10)
+    engine = async_engine(database_url, pool_size=10)
     yield engine
     await engine.dispose()
 

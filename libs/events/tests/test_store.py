@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import enum
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from juntos_events.events import DomainEvent, EventRegistry, PersonalDataInEvent
 from juntos_events.schema import outbox
 from juntos_events.store import ConcurrencyConflict, EventStore, Snapshot
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -281,3 +284,43 @@ async def test_load_many_starts_each_stream_after_its_snapshot(
     assert streams["snap-1"].snapshot == Snapshot(2, {"total": 3})
     assert [r.version for r in streams["snap-2"].events] == [1, 2, 3]
     assert (streams["snap-3"].version, streams["snap-3"].events) == (7, [])
+
+
+async def test_events_read_back_equal_to_what_was_appended(engine: AsyncEngine):
+    """Stored data is parsed by the event's model from the text (`load_json`): every kind of
+    field comes back as it was appended, integers beyond 64 bits included."""
+    registry = EventRegistry("tipos")
+
+    class Estado(enum.StrEnum):
+        ABIERTO = "ABIERTO"
+
+    class Parte(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        cuando: datetime
+        cuanto: float
+
+    @registry.register("Rico")
+    class Rico(DomainEvent):
+        grande: int
+        estado: Estado
+        id: uuid.UUID
+        partes: tuple[Parte, ...]
+        dia: date
+        nada: str | None = None
+        mapa: dict[str, int]
+
+    appended = Rico(
+        grande=10**30,
+        estado=Estado.ABIERTO,
+        id=uuid.uuid4(),
+        partes=(Parte(cuando=datetime(2026, 12, 4, 17, 0, tzinfo=UTC), cuanto=0.1),),
+        dia=date(2026, 12, 4),
+        mapa={"x": -(2**70)},
+    )
+    async with engine.begin() as conn:
+        await EventStore(registry).append(conn, "r-1", "Rico", 0, [appended], actor="a")
+        [read] = await EventStore(registry).read(conn, "r-1")
+        [loaded] = (await EventStore(registry).load(conn, "r-1")).events
+    assert read.event == appended
+    assert loaded.event == appended
+    assert read.metadata["actor"] == "a"

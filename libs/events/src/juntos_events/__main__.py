@@ -10,15 +10,14 @@ import argparse
 import asyncio
 import signal
 
-from sqlalchemy.ext.asyncio import create_async_engine
-
+from juntos_events.engine import async_engine
 from juntos_events.logs import setup_logging
 from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
 from juntos_events.topics import DEFAULT_PARTITIONS, ensure_topics
 
 
 async def _relay(database_url: str, bootstrap: str, batch_size: int) -> None:
-    engine = create_async_engine(database_url)
+    engine = async_engine(database_url)
     producer = idempotent_producer(bootstrap)
     await producer.start()
     relay = OutboxRelay(engine, producer, RelaySettings(batch_size=batch_size))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from juntos_events.engine import json_loads
 from juntos_events.topics import event_topic
 
 CE_TYPE_PREFIX = "co.gov.juntos"
@@ -56,6 +57,7 @@ class EventRegistry:
     service: str
     types: dict[tuple[str, int], type[DomainEvent]] = field(default_factory=dict)
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+    _latest: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def topic(self) -> str:
@@ -88,6 +90,7 @@ class EventRegistry:
             cls.schema_version = version
             cls.private = private
             self.types[key] = cls
+            self._latest[name] = max(version, self._latest.get(name, version))
             return cls
 
         return decorate
@@ -102,10 +105,10 @@ class EventRegistry:
         return decorate
 
     def latest_version(self, name: str) -> int:
-        versions = [v for (n, v) in self.types if n == name]
-        if not versions:
+        latest = self._latest.get(name)
+        if latest is None:
             raise UnknownEventType(f"{self.service} does not know event type {name!r}")
-        return max(versions)
+        return latest
 
     def upcast(self, name: str, version: int, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Bring stored or received data up to the latest version this registry knows."""
@@ -122,6 +125,13 @@ class EventRegistry:
         """Parse stored data into the latest model of its type."""
         version, data = self.upcast(name, version, data)
         return self.types[(name, version)].model_validate(data)
+
+    def load_json(self, name: str, version: int, text: str) -> DomainEvent:
+        """`load` of stored JSON text: parsed and validated in one pass by the event's model when
+        it is at the latest version (a stream's reads are mostly this), else upcast first."""
+        if version == self.latest_version(name):
+            return self.types[(name, version)].model_validate_json(text)
+        return self.load(name, version, json_loads(text))
 
     def __iter__(self) -> Iterator[type[DomainEvent]]:
         return iter(self.types.values())

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
+from juntos_events.engine import async_engine
 from juntos_events.logs import get_logger
 from juntos_events.migrate import upgrade
 from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
@@ -32,6 +33,8 @@ class Backbone:
     bootstrap: str
     migrations: Path | None = None
     subscriptions: Subscriptions | None = None
+    consumer_group: str | None = None
+    """The consumer's Kafka group; the service's name if None."""
     relay: bool = True
     relay_settings: RelaySettings = field(default_factory=RelaySettings)
     consumer_settings: ConsumerSettings = field(default_factory=ConsumerSettings)
@@ -56,6 +59,7 @@ class Backbone:
         if self.subscriptions is not None and topics:
             runner = ConsumerRunner(
                 name=self.service,
+                group=self.consumer_group,
                 engine=engine,
                 bootstrap=self.bootstrap,
                 topics=topics,
@@ -124,7 +128,7 @@ class RelayThread:
                 caller.call_soon_threadsafe(self._done.set)
 
     async def _serve(self) -> None:
-        engine = create_async_engine(self.database_url, pool_size=2)
+        engine = async_engine(self.database_url, pool_size=2)
         producer = idempotent_producer(self.bootstrap)
         self._relay = OutboxRelay(engine, producer, self.settings)
         self._loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import Text, and_, any_, bindparam, func, select
+from sqlalchemy import Text, and_, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -68,6 +68,20 @@ class Stream:
     version: int
     events: list[RecordedEvent] = field(default_factory=list)
     snapshot: Snapshot | None = None
+
+
+_RECORDED = (
+    events.c.global_position,
+    events.c.stream_id,
+    events.c.version,
+    events.c.event_id,
+    events.c.event_type,
+    events.c.schema_version,
+    cast(events.c.data, Text).label("data"),
+    events.c.metadata,
+    events.c.occurred_at,
+)
+"""What a read of events selects: the data as text, which the event's model parses itself."""
 
 
 def _texts(values: Sequence[str]) -> Any:
@@ -370,7 +384,7 @@ class EventStore:
         self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0
     ) -> list[RecordedEvent]:
         result = await conn.execute(
-            select(events)
+            select(*_RECORDED)
             .where(and_(events.c.stream_id == stream_id, events.c.version > after_version))
             .order_by(events.c.version)
         )
@@ -384,7 +398,7 @@ class EventStore:
             global_position=row.global_position,
             occurred_at=row.occurred_at,
             metadata=row.metadata,
-            event=self.registry.load(row.event_type, row.schema_version, row.data),
+            event=self.registry.load_json(row.event_type, row.schema_version, row.data),
         )
 
     async def load(self, conn: AsyncConnection, stream_id: str) -> Stream:
@@ -417,7 +431,7 @@ class EventStore:
         )
         recorded: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in ids}
         result = await conn.execute(
-            select(events)
+            select(*_RECORDED)
             .where(and_(events.c.stream_id == any_(_texts(ids)), events.c.version > after))
             .order_by(events.c.stream_id, events.c.version)
         )

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from juntos_events.consumer import Subscriptions
+from juntos_events.engine import async_engine
 from juntos_events.events import EventRegistry
 from juntos_events.logs import setup_logging
 from juntos_events.telemetry import setup_telemetry
@@ -29,7 +30,7 @@ from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from juntos_web import health
 from juntos_web.auth import ALL_ROLES, Principal, TokenVerifier, declared_roles, require
@@ -136,7 +137,7 @@ def database_engine(url: str) -> AsyncEngine:
     asyncpg notices by itself; `is_closed()` reads that flag without a round trip. A connection
     that dies silently (no FIN) still fails its request once, then the pool is invalidated.
     """
-    engine = create_async_engine(url)
+    engine = async_engine(url)
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _cerrada(dbapi_connection: Any, record: Any, proxy: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 from juntos_cli.dev import friendly_errors
 from juntos_cli.infra.process import InfraError
+from juntos_events.engine import async_engine
 from juntos_events.migrate import upgrade
 from rich.console import Console
 from rich.progress import (
@@ -31,7 +32,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from reporting import queries
 from reporting.proyecciones import PROYECCIONES
@@ -105,7 +105,7 @@ def rebuild(
 
 async def _rebuild(url: str, bootstrap: str, nombres: list[str], conservar: bool) -> Resultado:
     await upgrade(url, MIGRATIONS)
-    engine = create_async_engine(url)
+    engine = async_engine(url)
     try:
         with Progress(
             TextColumn("[bold]rebuild[/] {task.description}"),
@@ -156,7 +156,7 @@ def status(database_url: DatabaseUrl = DEV_DATABASE) -> None:
 
 
 async def _estado(url: str) -> list[dict]:
-    engine = create_async_engine(url)
+    engine = async_engine(url)
     try:
         async with queries.lectura(engine) as (conn, _):
             return await queries.estado_proyecciones(conn)
