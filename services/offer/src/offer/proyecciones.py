@@ -7,6 +7,7 @@ knows from others: pseudonymous ids and the attributes eligibility needs, nothin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -302,24 +303,14 @@ async def guardar_demandas(
     """Write what changed from `antes` to `despues`: at most six statements for any number of
     families (the rows that stay as they were are not touched)."""
     borrar_filas: list[tuple[str, str]] = []
-    filas: list[dict[str, Any]] = []
+    filas: list[tuple[str, FilaDemanda]] = []
     tableros: list[tuple[str, Cabecera]] = []
     borrar_alcanzados: list[tuple[str, str]] = []
     alcanzados: list[tuple[str, str, date]] = []
     for f, d in despues.items():
         a = antes[f]
         borrar_filas += [(f, lb) for lb in a.filas if lb not in d.filas]
-        filas += [
-            {
-                "f": f,
-                "logro": fila.logro,
-                "municipio": fila.municipio,
-                "integrantes": list(fila.integrantes),
-                "desde": fila.desde,
-            }
-            for lb, fila in d.filas.items()
-            if a.filas.get(lb) != fila
-        ]
+        filas += [(f, fila) for lb, fila in d.filas.items() if a.filas.get(lb) != fila]
         if d.tablero is not None and d.tablero != a.tablero:
             tableros.append((f, d.tablero))
         borrar_alcanzados += [(f, lb) for lb in a.alcanzados if lb not in d.alcanzados]
@@ -333,13 +324,21 @@ async def guardar_demandas(
             text(
                 """
                 INSERT INTO demanda (familia_id, logro, municipio, integrantes, desde)
-                VALUES (:f, :logro, :municipio, :integrantes, :desde)
+                SELECT f, l, m, ARRAY(SELECT jsonb_array_elements_text(CAST(i AS jsonb))), d
+                FROM unnest(CAST(:f AS text[]), CAST(:l AS text[]), CAST(:m AS text[]),
+                            CAST(:i AS text[]), CAST(:d AS date[])) AS u(f, l, m, i, d)
                 ON CONFLICT (familia_id, logro) DO UPDATE SET
                     municipio = excluded.municipio, integrantes = excluded.integrantes,
                     desde = excluded.desde
                 """
             ),
-            filas,
+            {  # integrantes travel as JSON (unnest would flatten an array of arrays)
+                "f": [f for f, _ in filas],
+                "l": [fila.logro for _, fila in filas],
+                "m": [fila.municipio for _, fila in filas],
+                "i": [json.dumps(fila.integrantes) for _, fila in filas],
+                "d": [fila.desde for _, fila in filas],
+            },
         )
     if tableros:
         await conn.execute(
