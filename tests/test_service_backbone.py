@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from juntos_events.consumer import Subscriptions
 from juntos_events.envelope import Envelope
 from juntos_events.events import DomainEvent, EventRegistry
@@ -81,6 +82,7 @@ async def test_event_flows_from_one_service_to_another_through_kafka(
             run_backbone=True,
         )
     )
+    grupo = f"accompaniment-{uuid.uuid4().hex[:8]}"  # JUNTOS_CONSUMER_GROUP
     accompaniment = app_factory(
         "accompaniment",
         importlib.import_module("accompaniment.api").router,
@@ -92,6 +94,7 @@ async def test_event_flows_from_one_service_to_another_through_kafka(
             database_url=accompaniment_url,
             kafka_bootstrap=kafka_bootstrap,
             run_backbone=True,
+            consumer_group=grupo,
         )
     )
     familia = f"fam-{uuid.uuid4().hex[:8]}"
@@ -112,5 +115,16 @@ async def test_event_flows_from_one_service_to_another_through_kafka(
     check = create_async_engine(accompaniment_url)
     async with check.connect() as conn:
         casos = (await conn.execute(text("SELECT familia FROM casos"))).scalars().all()
+        inbox = (await conn.execute(text("SELECT DISTINCT consumer FROM inbox"))).scalars().all()
     await check.dispose()
     assert familia in casos
+    assert inbox == ["accompaniment"], "the inbox stays keyed by the service, whatever the group"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(grupo)
+    finally:
+        await admin.close()
+    assert any(tp.topic == "juntos.enrollment.events" for tp in committed), (
+        "the consumer read in the group it was given"
+    )

@@ -13,9 +13,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from enrollment import events as inscripcion
 from juntos_events.events import DomainEvent
 from juntos_events.migrate import upgrade
-from juntos_testing.publishing import publish
+from juntos_testing.publishing import fresh_group, publish
 from juntos_web import Role
 from juntos_web.testing import service_client
+from offer.consumers import subscriptions
 from offer.main import create_app
 
 from .conftest import (
@@ -60,7 +61,12 @@ async def test_demand_and_exits_arrive_through_kafka(
     database_url: str, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer
 ) -> None:
     app = create_app(
-        offer_settings(database_url, kafka_bootstrap=kafka_bootstrap, run_backbone=True)
+        offer_settings(
+            database_url,
+            kafka_bootstrap=kafka_bootstrap,
+            run_backbone=True,
+            consumer_group=await fresh_group(kafka_bootstrap, "offer", subscriptions.topics()),
+        )
     )
     fid, jefe, nina = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     async with service_client(app) as client:
@@ -179,6 +185,7 @@ async def test_delivered_services_on_kafka_carry_no_documents(
             database_url,
             kafka_bootstrap=kafka_bootstrap,
             run_backbone=True,
+            consumer_group=await fresh_group(kafka_bootstrap, "offer", subscriptions.topics()),
             enrollment_url=enrollment.url,
             enrollment_token=enrollment.token(),
         )

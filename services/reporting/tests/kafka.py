@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from juntos_events.topics import PRODUCERS, event_topic
+from juntos_testing.publishing import start_at_end
 from juntos_web.testing import settings_for_tests
 from reporting import reconstruccion
 from reporting.main import create_app
@@ -25,17 +26,7 @@ particiones = reconstruccion.particiones
 
 async def empezar_al_final(bootstrap: str, grupo: str) -> None:
     """Commit the current end of every producer topic for `grupo`: it sees new events only."""
-    tps = await particiones(bootstrap, [event_topic(s) for s in PRODUCERS])
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=grupo, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        finales = await consumer.end_offsets(tps)
-        await consumer.commit(dict(finales.items()))
-    finally:
-        await consumer.stop()
+    await start_at_end(bootstrap, grupo, [event_topic(s) for s in PRODUCERS])
 
 
 def app_con_backbone(database_url: str, kafka_bootstrap: str, grupo: str | None = None) -> FastAPI:

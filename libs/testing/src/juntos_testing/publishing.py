@@ -8,7 +8,7 @@ it the producers' own event models, encoded exactly as the outbox relay publishe
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 
 import pytest
@@ -75,3 +75,12 @@ async def start_at_end(bootstrap: str, group: str, topics: list[str]) -> list[To
     finally:
         await consumer.stop()
     return tps
+
+
+async def fresh_group(bootstrap: str, service: str, topics: Iterable[str]) -> str:
+    """A Kafka group of its own for one test's app (`consumer_group`), started at the topics'
+    end: the session's broker carries other tests' events, which the service's shared group
+    would read first (or it would wait on a rebalance with an earlier test's app)."""
+    group = f"{service}-{uuid.uuid4().hex[:8]}"
+    await start_at_end(bootstrap, group, list(topics))
+    return group

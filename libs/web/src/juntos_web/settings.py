@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     )
     run_backbone: bool = Field(True, validation_alias=_env("JUNTOS_RUN_BACKBONE", "run_backbone"))
     """Migrations, outbox relay and consumers in this process; off for HTTP-only test apps."""
+    consumer_group: str | None = Field(
+        None, validation_alias=_env("JUNTOS_CONSUMER_GROUP", "consumer_group")
+    )
+    """The Kafka consumer group (default: the service's name). A new group reads the topics
+    from their start; the inbox stays keyed by the service, so nothing is applied twice."""
     readiness_timeout_seconds: float = Field(
         2.0, gt=0, validation_alias=_env("JUNTOS_READINESS_TIMEOUT", "readiness_timeout_seconds")
     )

@@ -36,6 +36,7 @@ class EventWiring:
     def backbone(self, settings: ServiceSettings) -> Backbone:
         return Backbone(
             service=settings.service_name,
+            consumer_group=settings.consumer_group,
             database_url=settings.database_url,
             bootstrap=settings.kafka_bootstrap,
             migrations=self.migrations,
