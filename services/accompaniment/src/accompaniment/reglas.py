@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -96,7 +96,13 @@ class Resultado:
     integrantes: tuple[str, ...]
     """Pending members if POR_ALCANZAR, the members it applies to if ALCANZADO, () for
     household LB and for NO_APLICA."""
-    explicacion: str
+    explicar: Callable[[], str] = field(repr=False, compare=False)
+    """The explanation, written when asked: deciding (every visit) needs only the states, and
+    the text of 45 LB was most of what the rules cost beyond them."""
+
+    @property
+    def explicacion(self) -> str:
+        return self.explicar()
 
 
 # --- ages --------------------------------------------------------------------------------------
@@ -457,7 +463,9 @@ class ReglaIntegrantes:
                 self.codigo,
                 EstadoLogro.NO_APLICA,
                 (),
-                f"{self.codigo} NO_APLICA: aplica a {self.quienes}; ningún integrante lo es",
+                lambda: (
+                    f"{self.codigo} NO_APLICA: aplica a {self.quienes}; ningún integrante lo es"
+                ),
             )
         cumplen = [fila for fila in contados if fila[2]]
         pendientes = [fila for fila in contados if not fila[2]]
@@ -465,16 +473,15 @@ class ReglaIntegrantes:
             estado, integrantes, filas = EstadoLogro.ALCANZADO, contados, cumplen
         else:
             estado, integrantes, filas = EstadoLogro.POR_ALCANZAR, pendientes, pendientes
-        partes = (
-            f"{p.quien}: " + ", ".join(str(h) for h in hs if ok or not h.cumple)
-            for p, hs, ok in filas
-        )
-        return Resultado(
-            self.codigo,
-            estado,
-            tuple(p.id for p, _, _ in integrantes),
-            f"{self.codigo} {estado}: " + "; ".join(partes),
-        )
+
+        def explicar() -> str:
+            partes = (
+                f"{p.quien}: " + ", ".join(str(h) for h in hs if ok or not h.cumple)
+                for p, hs, ok in filas
+            )
+            return f"{self.codigo} {estado}: " + "; ".join(partes)
+
+        return Resultado(self.codigo, estado, tuple(p.id for p, _, _ in integrantes), explicar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,15 +496,24 @@ class ReglaHogar:
     def evaluar(self, c: _Contexto, servicios: frozenset[str]) -> Resultado:
         hallazgos = self.evalua(c)
         if isinstance(hallazgos, str):
+            por_que = hallazgos
             return Resultado(
-                self.codigo, EstadoLogro.NO_APLICA, (), f"{self.codigo} NO_APLICA: {hallazgos}"
+                self.codigo,
+                EstadoLogro.NO_APLICA,
+                (),
+                lambda: f"{self.codigo} NO_APLICA: {por_que}",
             )
         if FAMILIA in servicios:
             hallazgos = [_servicio(self.codigo, FAMILIA)]
         ok = all(h.cumple for h in hallazgos)
         estado = EstadoLogro.ALCANZADO if ok else EstadoLogro.POR_ALCANZAR
-        razones = ", ".join(str(h) for h in hallazgos if ok or not h.cumple)
-        return Resultado(self.codigo, estado, (), f"{self.codigo} {estado}: hogar: {razones}")
+        leidos = hallazgos
+
+        def explicar() -> str:
+            razones = ", ".join(str(h) for h in leidos if ok or not h.cumple)
+            return f"{self.codigo} {estado}: hogar: {razones}"
+
+        return Resultado(self.codigo, estado, (), explicar)
 
 
 Regla = ReglaIntegrantes | ReglaHogar
