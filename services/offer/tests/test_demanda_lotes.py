@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from juntos_events.envelope import Envelope
 from juntos_testing.db import statements
-from offer.consumers import demanda, planes, preseleccionadas
+from offer.consumers import demanda, planes, preseleccionadas, subscriptions, tableros_y_planes
 from sqlalchemy import text
 
 from .conftest import datos_de_plan, familia, miembro, publicar
@@ -292,3 +292,86 @@ async def test_a_run_of_new_families_is_two_statements_and_equals_one_at_a_time(
     assert [s.split()[2] for s in enviadas] == ["familias", "integrantes"]
     assert await fotografia() == uno_a_uno
     assert len(uno_a_uno[0]) == 5 and len(uno_a_uno[1]) == 15 + 2
+
+
+async def test_boards_and_plans_interleaved_are_one_run_of_a_dozen_statements(client, app) -> None:
+    """A family's re-evaluated board and its plan come one after the other: one handler for
+    both, so the consumer gives it the whole run, and the run gives what one at a time gives,
+    in the same statements for 4 families as for 24."""
+    [f] = await _familias(app, 1)
+    plan, tablero = _plan(f, 1, ["LB1"]), _tablero(f, date(2026, 3, 1), {"LB1": []}, T0)
+    assert subscriptions.batch_handler_for(plan) is subscriptions.batch_handler_for(tablero)
+    familias = await _familias(app, 4) + await _familias(app, 24, ("08001", "08002"))
+
+    def flujo(fs: list) -> list[Envelope]:
+        eventos: list[Envelope] = []
+        for n, f in enumerate(fs):
+            eventos.append(_tablero(f, date(2026, 3, 1), {"LB1": [], "LB8": [f.id_de(1)]}, T0))
+            eventos.append(_plan(f, 1, ["LB8", "LB1"] if n % 2 else ["LB1"]))
+        return eventos
+
+    async def fotografia() -> dict[str, list[tuple]]:
+        foto = await _fotografia(app)
+        async with app.state.offer.engine.begin() as conn:
+            for tabla in ("planes", "prioridades"):
+                foto[tabla] = [
+                    tuple(r) for r in await conn.execute(text(f"SELECT * FROM {tabla} ORDER BY 1"))
+                ]
+            await conn.execute(text("TRUNCATE planes, prioridades"))
+        await _borrar(app)
+        return foto
+
+    async def aplicar(run: list[Envelope]) -> None:
+        async with app.state.offer.engine.begin() as conn:
+            await tableros_y_planes(run, conn)
+
+    for envelope in flujo(familias):
+        await aplicar([envelope])
+    uno_a_uno = await fotografia()
+    enviadas = statements(app.state.offer.engine)
+    cuenta = []
+    for fs in (familias[:4], familias[4:]):
+        antes = len(enviadas)
+        await aplicar(flujo(fs))
+        cuenta.append(len(enviadas) - antes)
+    assert cuenta[0] == cuenta[1], cuenta
+    assert await fotografia() == uno_a_uno
+    assert uno_a_uno["demanda"] and uno_a_uno["prioridades"]
+
+
+async def test_a_runs_unmet_demand_crossings_cost_two_statements_whatever_their_number(
+    client, app
+) -> None:
+    """A first board crosses a (municipality, LB) for each pending LB where no program has
+    slots: 4 crossings or 16 in a run, the same statements, and each DemandaInsatisfecha on its
+    pair's stream, caused by the board that crossed it."""
+    pocas = [
+        await familia(app, miembro("1980-01-01", parentesco="JEFE"), municipio=m)
+        for m in ("05001", "05002")
+    ]
+    muchas = [
+        await familia(app, miembro("1980-01-01", parentesco="JEFE"), municipio=m)
+        for m in ("08001", "08078", "08137", "08141", "08296", "08372", "08421", "08433")
+    ]
+    enviadas = statements(app.state.offer.engine)
+    cuenta, causas = [], {}
+    for fs in (pocas, muchas):
+        run = [_tablero(f, date(2026, 3, 1), {"LB1": [], "LB21": []}, T0) for f in fs]
+        causas |= {
+            (f.municipio, lb): e.id for f, e in zip(fs, run, strict=True) for lb in ("LB1", "LB21")
+        }
+        antes = len(enviadas)
+        await _aplicar(app, run)
+        cuenta.append(len(enviadas) - antes)
+    assert cuenta[0] == cuenta[1], cuenta
+    async with app.state.offer.engine.connect() as conn:
+        cruces = {
+            r.stream_id: (r.version, r.causa)
+            for r in await conn.execute(
+                text(
+                    "SELECT stream_id, version, metadata->>'causation_id' AS causa FROM events"
+                    " WHERE event_type = 'DemandaInsatisfecha'"
+                )
+            )
+        }
+    assert cruces == {f"demanda:{m}:{lb}": (1, causa) for (m, lb), causa in causas.items()}

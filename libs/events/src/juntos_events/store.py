@@ -380,6 +380,21 @@ class EventStore:
         )
         return int(result.scalar_one())
 
+    async def versions(self, conn: AsyncConnection, stream_ids: Sequence[str]) -> dict[str, int]:
+        """`version` of many streams in one statement (0 for a stream with no events)."""
+        ids = list(dict.fromkeys(stream_ids))
+        if not ids:
+            return {}
+        found = {
+            row.stream_id: row.version
+            for row in await conn.execute(
+                select(events.c.stream_id, func.max(events.c.version).label("version"))
+                .where(events.c.stream_id == any_(_texts(ids)))
+                .group_by(events.c.stream_id)
+            )
+        }
+        return {stream_id: found.get(stream_id, 0) for stream_id in ids}
+
     async def read(
         self, conn: AsyncConnection, stream_id: str, *, after_version: int = 0
     ) -> list[RecordedEvent]:

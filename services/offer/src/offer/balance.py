@@ -104,15 +104,22 @@ async def ajustar(
             "i": [n[3] for n in nuevos],
         },
     )
-    for evento in cruces:
-        stream = f"demanda:{evento.municipio}:{evento.logro}"
-        version = await store.version(conn, stream)  # the row lock serialises this stream
-        causa = (
-            causation_id.get((evento.municipio, evento.logro))
-            if isinstance(causation_id, Mapping)
-            else causation_id
-        )
-        await store.append(
-            conn, stream, "demanda", version, [evento], actor=actor, causation_id=causa
+    if cruces:  # all in two statements: a first board crosses a pair for each pending LB
+        streams = [f"demanda:{e.municipio}:{e.logro}" for e in cruces]
+        versions = await store.versions(conn, streams)  # the row locks serialise these streams
+        causas = {
+            stream: [
+                causation_id.get((e.municipio, e.logro))
+                if isinstance(causation_id, Mapping)
+                else causation_id
+            ]
+            for stream, e in zip(streams, cruces, strict=True)
+        }
+        await store.append_many(
+            conn,
+            "demanda",
+            [(s, versions[s], [e]) for s, e in zip(streams, cruces, strict=True)],
+            actor=actor,
+            causation_ids=causas,
         )
     return cruces

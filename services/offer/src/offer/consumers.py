@@ -150,7 +150,24 @@ async def _guardar(
 # --- accompaniment ------------------------------------------------------------------------------
 
 
-@subscriptions.on_batch("accompaniment", "LogrosEvaluados", "LogroAlcanzado", "LogroPerdido")
+DEMANDA = ("LogrosEvaluados", "LogroAlcanzado", "LogroPerdido")
+
+
+@subscriptions.on_batch("accompaniment", *DEMANDA, "PlanFamiliarConstruido")
+async def tableros_y_planes(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
+    """Boards and plans in one run: they write disjoint tables, so the run's demand events and
+    its plans are applied as two runs, each in its order. Two handlers cut a run at every change
+    of type, and accompaniment sends a family's re-evaluated board and its plan one after the
+    other: at the plan stage, runs of one or two events (11,678 runs for 30,000 events at
+    10,000 families), each a dozen statements."""
+    de_demanda = [e for e in envelopes if e.event_type in DEMANDA]
+    de_plan = [e for e in envelopes if e.event_type == "PlanFamiliarConstruido"]
+    if de_demanda:
+        await demanda(de_demanda, conn)
+    if de_plan:
+        await planes(de_plan, conn)
+
+
 async def demanda(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     """A run of boards, reaches and losses: the families' demand read once, folded in event
     order in memory, written once, and the balance adjusted once with the summed changes.
@@ -178,7 +195,6 @@ async def demanda(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     await _guardar(conn, antes, despues, causas, ACOMPANAMIENTO)
 
 
-@subscriptions.on_batch("accompaniment", "PlanFamiliarConstruido")
 async def planes(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
     """A run of plans: each family's newest version wins (an older one, stored or earlier in
     the run, is ignored), written once for the run."""
