@@ -15,13 +15,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from juntos_events.consumer import Subscriptions
 from juntos_events.envelope import Envelope
 from juntos_events.events import DomainEvent, EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.topics import SERVICES, ensure_topics
 from juntos_testing.db import public_tables
+from juntos_testing.publishing import committed_offsets
 from juntos_web import app_factory
 from juntos_web.testing import service_client, settings_for_tests
 from sqlalchemy import text
@@ -119,12 +119,7 @@ async def test_event_flows_from_one_service_to_another_through_kafka(
     await check.dispose()
     assert familia in casos
     assert inbox == ["accompaniment"], "the inbox stays keyed by the service, whatever the group"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(grupo)
-    finally:
-        await admin.close()
+    committed = await committed_offsets(kafka_bootstrap, grupo)
     assert any(tp.topic == "juntos.enrollment.events" for tp in committed), (
         "the consumer read in the group it was given"
     )

@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from juntos_testing.publishing import committed_offsets
 from juntos_web import Role
 from juntos_web.testing import bearer, service_client
 from reporting import reconstruccion
@@ -36,16 +36,8 @@ async def al_dia(bootstrap: str, grupo: str) -> bool:
         finales = await consumer.end_offsets(tps)
     finally:
         await consumer.stop()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        confirmados = await admin.list_consumer_group_offsets(grupo)
-    finally:
-        await admin.close()
-    return all(
-        finales[tp] == 0 or (tp in confirmados and confirmados[tp].offset >= finales[tp])
-        for tp in tps
-    )
+    confirmados = await committed_offsets(bootstrap, grupo)
+    return all(finales[tp] == 0 or confirmados.get(tp, -1) >= finales[tp] for tp in tps)
 
 
 async def punteros(engine: AsyncEngine) -> dict[str, str]:

@@ -61,6 +61,17 @@ async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartitio
     return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
+async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """What `group` has committed, per partition (empty for a group that never committed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in committed.items()}
+
+
 async def start_at_end(bootstrap: str, group: str, topics: list[str]) -> list[TopicPartition]:
     """Commit the topics' end offsets for `group`: it reads only what is published next, not
     what other tests or benches left there. Returns the partitions."""
