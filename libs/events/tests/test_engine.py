@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from juntos_events.engine import json_loads
+from juntos_events.jsonio import json_loads
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -308,12 +308,13 @@ class ConsumerRunner:
                 by_trace[trace_id] = propagate.extract(
                     {TRACEPARENT: e.traceparent} if e.traceparent else {}
                 )
-        contexts = list(by_trace.values())
-        links = []
-        for context in contexts[1 : MAX_SPAN_LINKS + 1]:
-            span_context = trace.get_current_span(context).get_span_context()
-            if span_context.is_valid:
-                links.append(Link(span_context))
+        first, *rest = by_trace.values()
+        others = [  # the run's other traces, with their producer spans
+            (context, span_context)
+            for context in rest
+            if (span_context := trace.get_current_span(context).get_span_context()).is_valid
+        ]
+        links = [Link(span_context) for _, span_context in others[:MAX_SPAN_LINKS]]
         topic = run[0].record.topic
         attributes = {
             **messaging_attributes("process", topic),
@@ -325,7 +326,7 @@ class ConsumerRunner:
         }
         name = f"process {topic}"
         with tracer.start_as_current_span(
-            name, context=contexts[0], kind=SpanKind.CONSUMER, links=links, attributes=attributes
+            name, context=first, kind=SpanKind.CONSUMER, links=links, attributes=attributes
         ) as span:
             siblings = [
                 tracer.start_span(
@@ -335,8 +336,7 @@ class ConsumerRunner:
                     links=[Link(span.get_span_context())],
                     attributes=attributes,
                 )
-                for context in contexts[1:]
-                if trace.get_current_span(context).get_span_context().is_valid
+                for context, _ in others
             ]
             try:
                 await handler(envelopes, conn)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from juntos_events.engine import json_loads
+from juntos_events.jsonio import json_loads
 from juntos_events.topics import event_topic
 
 CE_TYPE_PREFIX = "co.gov.juntos"
