@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event, to_binary_event
-from cloudevents.core.v1.event import CloudEvent
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
 from juntos_events.events import CE_TYPE_PREFIX, DomainEvent, EventRegistry, schema_urn
+from juntos_events.jsonio import json_loads
 
 TRACEPARENT = "traceparent"
 
@@ -47,31 +46,41 @@ def encode(
     stream_id: str,
     occurred_at: datetime,
 ) -> KafkaMessage:
-    """The exact message the relay will publish for `event`, built at append time."""
+    """The exact message the relay will publish for `event`, built at append time.
+
+    Written directly in the CloudEvents Kafka binding's binary mode, as the SDK's
+    `to_binary_event` writes it: building the SDK's `CloudEvent` costs about 15 µs an event (its
+    attribute checks), and every appended event is encoded. The SDK reads back what this
+    writes, equal to what it encodes itself (tested).
+    """
+    if occurred_at.tzinfo is None:
+        raise ValueError("an event's time must carry its UTC offset")
     name, version = event.event_type, event.schema_version
-    ce = CloudEvent(
-        attributes={
-            "id": event_id,
-            "source": registry.source,
-            "type": registry.ce_type(name),
-            "subject": stream_id,
-            "time": occurred_at,
-            "datacontenttype": "application/json",
-            "dataschema": schema_urn(registry.service, name, version),
-            "schemaversion": version,
-            "partitionkey": stream_id,
-        },
-        data=event.model_dump(mode="json"),
-    )
-    return to_binary_event(ce)
+    time = occurred_at.isoformat()
+    if time.endswith("+00:00"):
+        time = time[:-6] + "Z"
+    stream = stream_id.encode()
+    headers = {
+        "ce_id": event_id.encode(),
+        "ce_source": registry.source.encode(),
+        "ce_type": registry.ce_type(name).encode(),
+        "ce_subject": stream,
+        "ce_time": time.encode(),
+        "content-type": b"application/json",
+        "ce_dataschema": schema_urn(registry.service, name, version).encode(),
+        "ce_schemaversion": str(version).encode(),
+        "ce_partitionkey": stream,
+        "ce_specversion": b"1.0",
+    }
+    return KafkaMessage(headers=headers, key=stream_id, value=event.model_dump_json().encode())
 
 
 def decode(headers: Sequence[tuple[str, bytes]], key: bytes | None, value: bytes) -> Envelope:
     """Parse a consumed Kafka record; raises MalformedEnvelope for anything that is not ours.
 
     Messages exactly as `encode` writes them take a direct path (headers read as they are,
-    `datetime.fromisoformat`, `orjson.loads`): the SDK's parse costs about 145 µs a record, many
-    times a raw consumer's whole cost per record, and a rebuild reads every event ever
+    `datetime.fromisoformat`, `jsonio.json_loads`): the SDK's parse costs about 145 µs a record,
+    many times a raw consumer's whole cost per record, and a rebuild reads every event ever
     published. Anything else goes through the SDK, which validates it in full and says why
     it is refused; both paths give the same envelope (tested).
     """
@@ -114,7 +123,7 @@ def _directo(header_map: dict[str, bytes], value: bytes) -> Envelope | None:
             return None
         tipo = _tipo_juntos(header_map["ce_type"].decode())
         time = datetime.fromisoformat(header_map["ce_time"].decode())
-        data = orjson.loads(value)
+        data = json_loads(value)
         if tipo is None or not tipo[1] or time.tzinfo is None or not isinstance(data, dict):
             return None
         service, name = tipo

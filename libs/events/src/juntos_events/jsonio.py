@@ -15,11 +15,13 @@ from typing import Any
 import orjson
 
 _LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
 
 
 def json_loads(text: str | bytes) -> Any:
     """`json.loads`, the same values, at orjson's speed where that gives the same values."""
-    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()) is None:
+    long_digits = _LONG_DIGITS if isinstance(text, str) else _LONG_DIGITS_BYTES
+    if long_digits.search(text) is None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
