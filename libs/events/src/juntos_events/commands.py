@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from juntos_events.events import DomainEvent
-from juntos_events.store import ConcurrencyConflict, EventStore, Stream
+from juntos_events.store import ConcurrencyConflict, EventStore, Snapshot, Stream
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -51,6 +51,23 @@ class Step(Generic[S]):
 
 
 @dataclass(frozen=True)
+class Snapshots(Generic[S]):
+    """How an aggregate keeps its streams' states, so that loading a long stream reads its
+    last snapshot and the events after it instead of every event since it began.
+
+    `schema` names the state's shape: change it whenever `dump`'s output changes, and the old
+    snapshots are ignored (those streams are read whole, and snapshotted again as they grow).
+    A snapshot is taken, in the transaction that appended, once a stream has `every` events
+    past its last one.
+    """
+
+    schema: str
+    dump: Callable[[S], dict[str, Any]]
+    load: Callable[[dict[str, Any]], S]
+    every: int = 20
+
+
+@dataclass(frozen=True)
 class Aggregate(Generic[S, C]):
     """How to rebuild and command one kind of stream."""
 
@@ -59,10 +76,11 @@ class Aggregate(Generic[S, C]):
     fold: Callable[[Iterable[DomainEvent]], S]
     decide: Callable[[S, C], list[DomainEvent]]
     evolve_from: Callable[[Sequence[DomainEvent], S], S]
+    snapshots: Snapshots[S] | None = None
 
     async def load(self, conn: AsyncConnection, stream_id: str) -> tuple[S, int]:
-        stream = await self.store.load(conn, stream_id)
-        return self.fold(r.event for r in stream.events), stream.version
+        state, stream = (await self.load_streams(conn, [stream_id]))[stream_id]
+        return state, stream.version
 
     async def load_many(
         self, conn: AsyncConnection, stream_ids: Sequence[str]
@@ -74,13 +92,44 @@ class Aggregate(Generic[S, C]):
     async def load_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[str]
     ) -> dict[str, tuple[S, Stream]]:
-        """`load_many`, keeping each stream as read (its version and recorded events): for a
-        decision that also looks at what happened after some version."""
+        """`load_many`, keeping each stream as read (its version, its snapshot if it was usable,
+        the events after it): what `keep_snapshots` needs after appending."""
         streams = await self.store.load_many(conn, stream_ids)
-        return {
-            stream_id: (self.fold(r.event for r in stream.events), stream)
-            for stream_id, stream in streams.items()
-        }
+        for stream_id, stream in streams.items():
+            if stream.snapshot is not None and not self._usable(stream.snapshot):
+                events = await self.store.read(conn, stream_id)
+                streams[stream_id] = Stream(stream_id, stream.version, events)
+        return {stream_id: (self._state(stream), stream) for stream_id, stream in streams.items()}
+
+    def _usable(self, snapshot: Snapshot) -> bool:
+        return self.snapshots is not None and snapshot.state.get("schema") == self.snapshots.schema
+
+    def _state(self, stream: Stream) -> S:
+        events = [r.event for r in stream.events]
+        if stream.snapshot is None or self.snapshots is None:
+            return self.fold(events)
+        return self.evolve_from(events, self.snapshots.load(stream.snapshot.state["state"]))
+
+    async def keep_snapshots(
+        self,
+        conn: AsyncConnection,
+        loaded: Mapping[str, tuple[S, Stream]],
+        after: Mapping[str, tuple[S, int]],
+    ) -> None:
+        """Snapshot each stream (as `load_streams` read it) whose new state and version
+        (`after`) are `every` events past its last snapshot; one statement for them all, in the
+        caller's transaction."""
+        policy = self.snapshots
+        if policy is None:
+            return
+        taken = []
+        for stream_id, (state, version) in after.items():
+            snapshot = loaded[stream_id][1].snapshot
+            since = snapshot.version if snapshot is not None and self._usable(snapshot) else 0
+            if version - since >= policy.every:
+                state_json = {"schema": policy.schema, "state": policy.dump(state)}
+                taken.append((stream_id, version, state_json))
+        await self.store.save_snapshots(conn, taken)
 
     async def apply_many(
         self,
@@ -100,7 +149,10 @@ class Aggregate(Generic[S, C]):
         Answers each stream's Applied (by stream id); `after` runs once, with them all,
         if any stream got events.
         """
-        loaded = await self.load_many(conn, stream_ids)
+        streams = await self.load_streams(conn, stream_ids)
+        loaded = {
+            stream_id: (state, stream.version) for stream_id, (state, stream) in streams.items()
+        }
         new = decide({stream_id: state for stream_id, (state, _) in loaded.items()})
         versions = await self.store.append_many(
             conn,
@@ -116,6 +168,11 @@ class Aggregate(Generic[S, C]):
             applied[stream_id] = Applied(
                 state, after_state, versions.get(stream_id, version), events
             )
+        await self.keep_snapshots(
+            conn,
+            streams,
+            {stream_id: (applied[stream_id].after, v) for stream_id, v in versions.items()},
+        )
         if after is not None and versions:
             await after(conn, list(applied.values()))
         return applied
@@ -136,7 +193,10 @@ class Aggregate(Generic[S, C]):
         with every stream that got events. Answers those streams' Applied (by stream id).
         """
         stream_ids = list(dict.fromkeys(step.stream_id for step in steps))
-        loaded = await self.load_many(conn, stream_ids)
+        streams = await self.load_streams(conn, stream_ids)
+        loaded = {
+            stream_id: (state, stream.version) for stream_id, (state, stream) in streams.items()
+        }
         states = {stream_id: state for stream_id, (state, _) in loaded.items()}
         new: dict[str, list[DomainEvent]] = {}
         causes: dict[str, list[str | None]] = {}
@@ -157,6 +217,9 @@ class Aggregate(Generic[S, C]):
             stream_id: Applied(loaded[stream_id][0], states[stream_id], version, new[stream_id])
             for stream_id, version in versions.items()
         }
+        await self.keep_snapshots(
+            conn, streams, {stream_id: (a.after, a.version) for stream_id, a in applied.items()}
+        )
         if after is not None and applied:
             await after(conn, list(applied.values()))
         return applied
@@ -173,7 +236,8 @@ class Aggregate(Generic[S, C]):
         after: Callable[[AsyncConnection, Applied[S]], Awaitable[None]] | None = None,
     ) -> Applied[S]:
         """One command inside the caller's transaction; `after` runs only if events were added."""
-        state, version = await self.load(conn, stream_id)
+        state, stream = (await self.load_streams(conn, [stream_id]))[stream_id]
+        version = stream.version
         if expected is not None and expected != version:
             raise StaleVersion(expected, version)
         new = self.decide(state, await build(conn, state))
@@ -183,6 +247,9 @@ class Aggregate(Generic[S, C]):
             conn, stream_id, self.stream_type, version, new, actor=actor, causation_id=causation_id
         )
         applied = Applied(state, self.evolve_from(new, state), version, new)
+        await self.keep_snapshots(
+            conn, {stream_id: (state, stream)}, {stream_id: (applied.after, version)}
+        )
         if after is not None:
             await after(conn, applied)
         return applied

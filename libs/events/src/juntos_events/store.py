@@ -467,7 +467,18 @@ class EventStore:
         self, conn: AsyncConnection, stream_id: str, version: int, state: dict[str, Any]
     ) -> None:
         """Keep the newest snapshot only; an older one never replaces a newer one."""
-        statement = pg_insert(snapshots).values(stream_id=stream_id, version=version, state=state)
+        await self.save_snapshots(conn, [(stream_id, version, state)])
+
+    async def save_snapshots(
+        self, conn: AsyncConnection, taken: Sequence[tuple[str, int, dict[str, Any]]]
+    ) -> None:
+        """Snapshots of many streams (stream id, version, state) in one statement; each keeps
+        its newest (an older one never replaces a newer one)."""
+        if not taken:
+            return
+        statement = pg_insert(snapshots).values(
+            [{"stream_id": s, "version": v, "state": state} for s, v, state in taken]
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[snapshots.c.stream_id],
             set_={"version": statement.excluded.version, "state": statement.excluded.state},

@@ -191,32 +191,26 @@ async def reabierta(envelope: Envelope, conn: AsyncConnection) -> None:
 
 @subscriptions.on_batch("offer", "ServicioPrestado")
 async def servicios_prestados(envelopes: Sequence[Envelope], conn: AsyncConnection) -> None:
-    """A run of delivered services (a RUAF file's), each LB evidence for its case, in order,
-    in a constant number of round trips. Contract with offer: familia_id, integrante_id (or
-    null), logros (LB codes), fecha."""
-    await handlers.aplicar_lote(
-        conn,
-        [paso for e in envelopes for paso in _servicio(e)],
-        actor="sistema:offer",
-    )
+    """A run of delivered services (a RUAF file's), each evidence for its LB and one evaluation
+    of its case's board, in order, in a constant number of round trips. Contract with offer:
+    familia_id, integrante_id (or null), logros (LB codes), fecha."""
+    pasos = [_servicio(e) for e in envelopes if e.data["logros"]]
+    await handlers.aplicar_lote(conn, pasos, actor="sistema:offer")
 
 
-def _servicio(envelope: Envelope) -> list[handlers.Paso]:
+def _servicio(envelope: Envelope) -> handlers.Paso:
     d = envelope.data
-    fecha = date.fromisoformat(str(d["fecha"]))
-    return [
-        handlers.Paso(
-            d["familia_id"],
-            handlers.mandar(
-                lambda m, logro=logro: domain.RegistrarServicio(
-                    logro=logro,
-                    integrante_id=d.get("integrante_id"),
-                    referencia=envelope.id,
-                    fecha=fecha,
-                    miembros=m,
-                )
-            ),
-            envelope.id,
-        )
-        for logro in d["logros"]
-    ]
+    logros, fecha = tuple(d["logros"]), date.fromisoformat(str(d["fecha"]))
+    return handlers.Paso(
+        d["familia_id"],
+        handlers.mandar(
+            lambda m: domain.RegistrarServicio(
+                logros=logros,
+                integrante_id=d.get("integrante_id"),
+                referencia=envelope.id,
+                fecha=fecha,
+                miembros=m,
+            )
+        ),
+        envelope.id,
+    )

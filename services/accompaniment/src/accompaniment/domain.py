@@ -51,6 +51,33 @@ class Casilla:
     desde: date
 
 
+class Respuestas:
+    """The baseline answers as stored (the model's JSON dump), validated back into the
+    questionnaire at most once: every command on a case evaluates its board from them, and
+    validating costs about half an evaluation. Carried unchanged from state to state until
+    the answers change; equal when the answers are."""
+
+    __slots__ = ("_modelo", "datos")
+
+    def __init__(self, datos: Mapping[str, Any], modelo: LineaBase | None = None) -> None:
+        self.datos = datos
+        self._modelo = modelo
+
+    @property
+    def modelo(self) -> LineaBase:
+        if self._modelo is None:
+            self._modelo = LineaBase.model_validate(self.datos)
+        return self._modelo
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Respuestas) and self.datos == other.datos
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Respuestas({self.datos!r})"
+
+
 @dataclass(frozen=True)
 class Caso:
     familia_id: str = ""
@@ -59,20 +86,32 @@ class Caso:
     desplazada: bool = False
     fecha_vinculacion: date | None = None
     visitas: frozenset[str] = frozenset()
-    linea_base: Mapping[str, Any] | None = None
-    """The answers as stored (the model's dump); `respuestas()` validates them back."""
+    linea_base: Respuestas | None = None
     tablero: Mapping[str, Casilla] = field(default_factory=dict)
     plan_version: int = 0
     prioridades: tuple[Prioridad, ...] = ()
     servicios: Mapping[str, frozenset[str]] = field(default_factory=dict)
     todos_alcanzados: bool = False
+    version: int = 0
+    """The stream's version: `evolve` counts the events that made this state."""
+    linea_base_en: int = 0
+    """The version of the last baseline taken (everything changed then)."""
+    cambiadas_en: Mapping[str, int] = field(default_factory=dict)
+    """Each question a follow-up changed, and the version of its last change: an offline
+    device's follow-up against an older version conflicts on these (`cambiadas_desde`)."""
 
     @property
     def abierto(self) -> bool:
         return self.estado is EstadoCaso.ABIERTO
 
     def respuestas(self) -> LineaBase | None:
-        return None if self.linea_base is None else LineaBase.model_validate(self.linea_base)
+        return None if self.linea_base is None else self.linea_base.modelo
+
+    def cambiadas_desde(self, version: int) -> set[str] | None:
+        """The questions changed after `version`; None means all of them (a baseline since)."""
+        if self.linea_base_en > version:
+            return None
+        return {pregunta for pregunta, en in self.cambiadas_en.items() if en > version}
 
 
 # --- evolve -----------------------------------------------------------------------------------
@@ -107,7 +146,7 @@ def _(e: VisitaRegistrada, s: Caso) -> Caso:
 
 @_evolve.register
 def _(e: RespuestasRegistradas, s: Caso) -> Caso:
-    return replace(s, linea_base=e.respuestas)
+    return replace(s, linea_base=Respuestas(e.respuestas))
 
 
 @_evolve.register
@@ -143,8 +182,18 @@ def _(e: ServicioRegistrado, s: Caso) -> Caso:
     return replace(s, servicios={**s.servicios, e.logro: actuales | {quien}})
 
 
+@_evolve.register
+def _(e: LineaBaseLevantada, s: Caso) -> Caso:
+    return replace(s, linea_base_en=s.version + 1)
+
+
+@_evolve.register
+def _(e: RespuestasActualizadas, s: Caso) -> Caso:
+    return replace(s, cambiadas_en={**s.cambiadas_en, **dict.fromkeys(e.preguntas, s.version + 1)})
+
+
 def evolve(state: Caso, event: DomainEvent) -> Caso:
-    return _evolve(event, state)
+    return replace(_evolve(event, state), version=state.version + 1)
 
 
 def fold(events: Iterable[DomainEvent], state: Caso | None = None) -> Caso:
@@ -211,9 +260,10 @@ class Reevaluar:
 
 @dataclass(frozen=True)
 class RegistrarServicio:
-    """An entity delivered a service for an LB (offer's ServicioPrestado): evidence."""
+    """An entity delivered a service for some LB (offer's ServicioPrestado): evidence for each,
+    and one evaluation of the board with them all (a program serves two or three LB)."""
 
-    logro: str
+    logros: tuple[str, ...]
     integrante_id: str | None
     referencia: str
     fecha: date
@@ -285,12 +335,11 @@ def decide(s: Caso, c: Comando) -> list[DomainEvent]:
                     "the baseline was already taken; send a follow-up (seguimiento) instead",
                     codigo="baseline-exists",
                 )
+            datos = c.linea_base.model_dump(mode="json")
             eventos = [
                 *_visita(s, c.visita),
                 RespuestasRegistradas(
-                    familia_id=s.familia_id,
-                    visita_id=c.visita.visita_id,
-                    respuestas=c.linea_base.model_dump(mode="json"),
+                    familia_id=s.familia_id, visita_id=c.visita.visita_id, respuestas=datos
                 ),
                 LineaBaseLevantada(
                     familia_id=s.familia_id,
@@ -301,7 +350,11 @@ def decide(s: Caso, c: Comando) -> list[DomainEvent]:
                 ),
             ]
             return eventos + _evaluar(
-                fold(eventos, s), c.miembros, c.visita.fecha, _por_visita(c.visita), inicial=True
+                replace(fold(eventos, s), linea_base=Respuestas(datos, c.linea_base)),
+                c.miembros,
+                c.visita.fecha,
+                _por_visita(c.visita),
+                inicial=True,
             )
         case Seguimiento():
             actuales = s.respuestas()
@@ -309,12 +362,14 @@ def decide(s: Caso, c: Comando) -> list[DomainEvent]:
                 raise ReglaIncumplida("the baseline has not been taken yet", codigo="no-baseline")
             nuevas, cambiadas = aplicar_cambios(actuales, dict(c.cambios))
             eventos = _visita(s, c.visita)
+            despues = s.linea_base
             if cambiadas:
+                despues = Respuestas(nuevas.model_dump(mode="json"), nuevas)
                 eventos += [
                     RespuestasRegistradas(
                         familia_id=s.familia_id,
                         visita_id=c.visita.visita_id,
-                        respuestas=nuevas.model_dump(mode="json"),
+                        respuestas=despues.datos,
                     ),
                     RespuestasActualizadas(
                         familia_id=s.familia_id,
@@ -324,20 +379,26 @@ def decide(s: Caso, c: Comando) -> list[DomainEvent]:
                     ),
                 ]
             return eventos + _evaluar(
-                fold(eventos, s), c.miembros, c.visita.fecha, _por_visita(c.visita)
+                replace(fold(eventos, s), linea_base=despues),
+                c.miembros,
+                c.visita.fecha,
+                _por_visita(c.visita),
             )
         case Reevaluar():
             return _evaluar(s, c.miembros, c.hoy, None, desplazada=c.desplazada)
         case RegistrarServicio():
-            registro = ServicioRegistrado(
-                familia_id=s.familia_id,
-                logro=c.logro,
-                integrante_id=c.integrante_id,
-                referencia=c.referencia,
-                fecha=c.fecha,
-            )
+            registros = [
+                ServicioRegistrado(
+                    familia_id=s.familia_id,
+                    logro=logro,
+                    integrante_id=c.integrante_id,
+                    referencia=c.referencia,
+                    fecha=c.fecha,
+                )
+                for logro in dict.fromkeys(c.logros)
+            ]
             evidencia = Evidencia(tipo=TipoEvidencia.SERVICIO, referencia=c.referencia)
-            return [registro, *_evaluar(evolve(s, registro), c.miembros, c.fecha, evidencia)]
+            return [*registros, *_evaluar(fold(registros, s), c.miembros, c.fecha, evidencia)]
         case ConstruirPlan():
             return _plan(s, c)
     raise TypeError(f"unknown command {c!r}")  # pragma: no cover

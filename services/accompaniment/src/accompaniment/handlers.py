@@ -7,17 +7,17 @@ summary in one transaction. Members come from the local roster (enrollment's eve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from juntos_events.commands import Aggregate, Applied, given, retrying
 from juntos_events.events import DomainEvent
-from juntos_events.store import EventStore, Stream
+from juntos_events.store import EventStore
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from accompaniment import domain, queries
+from accompaniment import domain, queries, snapshots
 from accompaniment.domain import Caso, Comando
 from accompaniment.events import VisitaRegistrada, events
 from accompaniment.reglas import Miembro
@@ -31,6 +31,7 @@ casos: Aggregate[Caso, Comando] = Aggregate(
     fold=domain.fold,
     decide=domain.decide,
     evolve_from=lambda nuevos, caso: domain.fold(nuevos, caso),
+    snapshots=snapshots.casos,
 )
 
 
@@ -80,7 +81,7 @@ async def aplicar(
     )
 
 
-Decidir = Callable[[str, Caso, Stream, Sequence[Miembro]], Sequence[DomainEvent]]
+Decidir = Callable[[str, Caso, Sequence[Miembro]], Sequence[DomainEvent]]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Paso:
 
 def mandar(comando: Comando | Callable[[Sequence[Miembro]], Comando]) -> Decidir:
     """A `Decidir` that sends `comando` (a callable gets the family's current members)."""
-    return lambda fid, caso, leido, miembros: domain.decide(
+    return lambda fid, caso, miembros: domain.decide(
         caso, comando(miembros) if callable(comando) else comando
     )
 
@@ -106,10 +107,10 @@ async def aplicar_lote(
 ) -> dict[str, Applied[Caso]]:
     """Many commands on cases in the caller's transaction, in a constant number of round trips.
 
-    Each `decidir(familia, case, stream, members)` answers its new events (pure; it records
-    its own refusals) on the case and roster as the batch's earlier steps left them, so a batch
-    gives what its steps give one at a time, in order (`stream`: the case's events as read, at
-    the version the earlier steps left). All cases are read at once, their events
+    Each `decidir(familia, case, members)` answers its new events (pure; it records its own
+    refusals) on the case and roster as the batch's earlier steps left them, so a batch gives
+    what its steps give one at a time, in order. All cases are read at once (from their
+    snapshots, `snapshots.py`), their events
     appended in one guarded statement, each with its step's cause (a lost race anywhere is a
     ConcurrencyConflict for the whole batch) and their summaries updated in one more. Answers
     the Applied of each case that got events.
@@ -120,7 +121,7 @@ async def aplicar_lote(
         fid: {m.integrante_id: m for m in ms}
         for fid, ms in (await queries.miembros_de(conn, familia_ids)).items()
     }
-    estado = dict(cargados)
+    estado = {fid: caso for fid, (caso, _) in cargados.items()}
     nuevos: dict[str, list[DomainEvent]] = {}
     causas: dict[str, list[str | None]] = {}
     for paso in pasos:
@@ -128,13 +129,10 @@ async def aplicar_lote(
         miembros = roster.setdefault(fid, {})
         if paso.integrante is not None:
             miembros[paso.integrante.integrante_id] = paso.integrante
-        caso, leido = estado[fid]
-        eventos = list(paso.decidir(fid, caso, leido, [miembros[i] for i in sorted(miembros)]))
+        caso = estado[fid]
+        eventos = list(paso.decidir(fid, caso, [miembros[i] for i in sorted(miembros)]))
         if eventos:
-            estado[fid] = (
-                casos.evolve_from(eventos, caso),
-                replace(leido, version=leido.version + len(eventos)),
-            )
+            estado[fid] = casos.evolve_from(eventos, caso)
             nuevos.setdefault(fid, []).extend(eventos)
             causas.setdefault(fid, []).extend([paso.causa] * len(eventos))
     versiones = await store.append_many(
@@ -145,9 +143,11 @@ async def aplicar_lote(
         causation_ids=causas,
     )
     aplicados = {
-        fid: Applied(cargados[fid][0], estado[fid][0], v, nuevos[fid])
-        for fid, v in versiones.items()
+        fid: Applied(cargados[fid][0], estado[fid], v, nuevos[fid]) for fid, v in versiones.items()
     }
+    await casos.keep_snapshots(
+        conn, cargados, {fid: (a.after, a.version) for fid, a in aplicados.items()}
+    )
     await queries.proyectar_casos(conn, [_resumen(a) for a in aplicados.values()])
     return aplicados
 

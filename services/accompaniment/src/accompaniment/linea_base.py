@@ -537,6 +537,8 @@ def _hojas(valor: Any, ruta: str, rutas: list[str]) -> None:
 
 
 def _diferencias(antes: Any, despues: Any, ruta: str, rutas: list[str]) -> None:
+    if antes == despues:  # most of a baseline is the same after a follow-up: skip it whole
+        return
     if isinstance(antes, Mapping) and isinstance(despues, Mapping):
         for clave in [*despues, *(k for k in antes if k not in despues)]:
             sub = f"{ruta}.{clave}" if ruta else str(clave)

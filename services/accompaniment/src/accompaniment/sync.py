@@ -8,8 +8,9 @@ and nothing is written: never last-write-wins.
 
 A batch is applied in one transaction when it can be (`aplicar_lote`): a field day's visits of
 different families are independent, and one transaction for them all costs a few round trips
-instead of a dozen per item. A follow-up against an older version is compared there too, with
-the case's events after that version, which the batch has read anyway (a delivery between the
+instead of a dozen per item. A follow-up against an older version is compared there too: the
+case knows which questions changed at which version (`Caso.cambiadas_desde`), so no event is
+read for it, and a case loaded from its snapshot compares the same (a delivery between the
 plan and the follow-up made it a quarter of a `simulate run`'s follow-ups, each of them a
 dozen sequential round trips alone). Items that need more than their case (a second item of
 the same family) and every item of a batch that lost a race are applied one by one afterwards,
@@ -18,19 +19,17 @@ each in its own transaction, exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from juntos_events.commands import StaleVersion, together_or_alone
-from juntos_events.events import DomainEvent
-from juntos_events.store import ConcurrencyConflict, Stream
+from juntos_events.store import ConcurrencyConflict
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accompaniment import domain, handlers
 from accompaniment.domain import ReglaIncumplida
-from accompaniment.events import LineaBaseLevantada, RespuestasActualizadas
 from accompaniment.linea_base import aplicar_cambios
 
 
@@ -59,28 +58,15 @@ def valor_en(datos: Mapping[str, Any], ruta: str) -> Any:
     return actual
 
 
-def cambiadas(eventos: Iterable[DomainEvent]) -> set[str] | None:
-    """The questions these events changed; None means everything (a baseline among them)."""
-    preguntas: set[str] = set()
-    for evento in eventos:
-        if isinstance(evento, LineaBaseLevantada):
-            return None
-        if isinstance(evento, RespuestasActualizadas):
-            preguntas.update(evento.preguntas)
-    return preguntas
-
-
-def conflictos(
-    caso: domain.Caso, cambios: dict[str, Any], otras: set[str] | None
-) -> list[Conflicto]:
-    """The item's changes that collide with the changes made since the version the device saw
-    (`otras`, from `cambiadas`)."""
-    actuales = caso.respuestas()
-    if actuales is None:
+def conflictos(caso: domain.Caso, cambios: dict[str, Any], vista: int) -> list[Conflicto]:
+    """The item's changes that collide with the changes made to the case since the version the
+    device saw (`vista`); none when it saw the current one."""
+    if caso.linea_base is None or vista >= caso.version:
         return []
-    _, propias = aplicar_cambios(actuales, cambios)
+    otras = caso.cambiadas_desde(vista)
+    _, propias = aplicar_cambios(caso.linea_base.modelo, cambios)
     choques = set(propias) if otras is None else set(propias) & otras
-    actual = actuales.model_dump(mode="json")
+    actual = caso.linea_base.datos
     return [
         Conflicto(pregunta, valor_en(cambios, pregunta), valor_en(actual, pregunta))
         for pregunta in sorted(choques)
@@ -132,21 +118,19 @@ async def _en_una_transaccion(
     conn: AsyncConnection, pedidos: Sequence[Pedido], solos: Mapping[str, int], actor: str
 ) -> dict[int, ResultadoItem]:
     """Results by position of the items that need only their case (`solos`: family → position),
-    a conflict found against the events read with it included."""
+    a conflict with the changes since the device's version included."""
     hechos: dict[int, ResultadoItem] = {}
 
-    def decidir(fid: str, caso: domain.Caso, leido: Stream, miembros: Sequence[Any]) -> list[Any]:
+    def decidir(fid: str, caso: domain.Caso, miembros: Sequence[Any]) -> list[Any]:
         n = solos[fid]
         p = pedidos[n]
-        version = leido.version
+        version = caso.version
         if p.item_id in caso.visitas:
             hechos[n] = ResultadoItem(p.item_id, "DUPLICADO", version)
             return []
-        if p.vista < version and p.cambios is not None:
-            desde = cambiadas(r.event for r in leido.events if r.version > p.vista)
-            if choques := conflictos(caso, p.cambios, desde):
-                hechos[n] = _conflicto(p.item_id, version, choques)
-                return []
+        if p.cambios is not None and (choques := conflictos(caso, p.cambios, p.vista)):
+            hechos[n] = _conflicto(p.item_id, version, choques)
+            return []
         try:
             comando = p.comando(list(miembros)) if callable(p.comando) else p.comando
             nuevos = domain.decide(caso, comando)
@@ -183,10 +167,8 @@ async def aplicar_item(
             caso, version = await handlers.caso(conn, familia_id)
             if item_id in caso.visitas:
                 return ResultadoItem(item_id, "DUPLICADO", version)
-            if vista < version and cambios is not None:
-                desde = await handlers.store.read(conn, familia_id, after_version=vista)
-                if choques := conflictos(caso, cambios, cambiadas(r.event for r in desde)):
-                    return _conflicto(item_id, version, choques)
+            if cambios is not None and (choques := conflictos(caso, cambios, vista)):
+                return _conflicto(item_id, version, choques)
             aplicado = await handlers.aplicar(
                 conn, familia_id, comando, actor=actor, expected=version
             )
