@@ -124,8 +124,8 @@ class Aggregate(Generic[S, C]):
             return
         taken = []
         for stream_id, (state, version) in after.items():
-            snapshot = loaded[stream_id][1].snapshot
-            since = snapshot.version if snapshot is not None and self._usable(snapshot) else 0
+            snapshot = loaded[stream_id][1].snapshot  # usable: `load_streams` drops the others
+            since = snapshot.version if snapshot is not None else 0
             if version - since >= policy.every:
                 state_json = {"schema": policy.schema, "state": policy.dump(state)}
                 taken.append((stream_id, version, state_json))
@@ -150,23 +150,23 @@ class Aggregate(Generic[S, C]):
         if any stream got events.
         """
         streams = await self.load_streams(conn, stream_ids)
-        loaded = {
-            stream_id: (state, stream.version) for stream_id, (state, stream) in streams.items()
-        }
-        new = decide({stream_id: state for stream_id, (state, _) in loaded.items()})
+        new = decide({stream_id: state for stream_id, (state, _) in streams.items()})
         versions = await self.store.append_many(
             conn,
             self.stream_type,
-            [(stream_id, loaded[stream_id][1], list(events)) for stream_id, events in new.items()],
+            [
+                (stream_id, streams[stream_id][1].version, list(events))
+                for stream_id, events in new.items()
+            ],
             actor=actor,
             causation_id=causation_id,
         )
         applied = {}
-        for stream_id, (state, version) in loaded.items():
+        for stream_id, (state, stream) in streams.items():
             events = list(new.get(stream_id, ()))
             after_state = self.evolve_from(events, state) if events else state
             applied[stream_id] = Applied(
-                state, after_state, versions.get(stream_id, version), events
+                state, after_state, versions.get(stream_id, stream.version), events
             )
         await self.keep_snapshots(
             conn,
@@ -194,10 +194,7 @@ class Aggregate(Generic[S, C]):
         """
         stream_ids = list(dict.fromkeys(step.stream_id for step in steps))
         streams = await self.load_streams(conn, stream_ids)
-        loaded = {
-            stream_id: (state, stream.version) for stream_id, (state, stream) in streams.items()
-        }
-        states = {stream_id: state for stream_id, (state, _) in loaded.items()}
+        states = {stream_id: state for stream_id, (state, _) in streams.items()}
         new: dict[str, list[DomainEvent]] = {}
         causes: dict[str, list[str | None]] = {}
         for step in steps:
@@ -209,12 +206,15 @@ class Aggregate(Generic[S, C]):
         versions = await self.store.append_many(
             conn,
             self.stream_type,
-            [(stream_id, loaded[stream_id][1], events) for stream_id, events in new.items()],
+            [
+                (stream_id, streams[stream_id][1].version, events)
+                for stream_id, events in new.items()
+            ],
             actor=actor,
             causation_ids=causes,
         )
         applied = {
-            stream_id: Applied(loaded[stream_id][0], states[stream_id], version, new[stream_id])
+            stream_id: Applied(streams[stream_id][0], states[stream_id], version, new[stream_id])
             for stream_id, version in versions.items()
         }
         await self.keep_snapshots(

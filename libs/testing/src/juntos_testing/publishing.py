@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -51,24 +52,26 @@ async def publish(
     return event_id
 
 
-async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+@asynccontextmanager
+async def _admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics(topics)
+        yield admin
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    async with _admin(bootstrap) as admin:
+        described = await admin.describe_topics(topics)
     return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """What `group` has committed, per partition (empty for a group that never committed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with _admin(bootstrap) as admin:
         committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
     return {tp: meta.offset for tp, meta in committed.items()}
 
 
