@@ -130,6 +130,8 @@ def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
             assert (home / "logs" / "prometheus.log").is_file()
         assert all(port_open(p) for p in ports.values())
 
+        _statements_show_the_stack_queries(home, ports["--pg-port"])
+
         again = runner.invoke(app, ["dev", "up", "--no-services"])  # ports come from stack.json
         assert again.exit_code == 0, again.output
         assert again.output.count("already running") == 3
@@ -151,6 +153,29 @@ def test_up_status_down_on_real_servers(home: Path, tmp_path: Path) -> None:
         if home.exists():  # never leave servers behind, whatever failed above
             stack = Stack(JuntosHome(home), Path.cwd(), Ports.load(home / "stack.json") or Ports())
             stack.down(say=lambda _: None)
+
+
+def _statements_show_the_stack_queries(home: Path, pg_port: int) -> None:
+    """pg_stat_statements is loaded by `dev up`: a query shows, normalised, then resets."""
+    stack = Stack(JuntosHome(home), Path.cwd(), Ports.load(home / "stack.json") or Ports())
+    stack.postgres.psql("SELECT count(*) FROM pg_class WHERE relname = 'juntos_probe'", "offer")
+    shown = runner.invoke(app, ["dev", "statements", "--top", "50"])
+    assert shown.exit_code == 0, shown.output
+    probe = [s for s in stack.postgres.top_statements(50) if "relname =" in s["query"]]
+    assert [(s["database"], s["calls"]) for s in probe] == [("offer", 1)]
+    assert "'juntos_probe'" not in probe[0]["query"]  # constants are normalised away
+    assert "offer" in shown.output and "pg_class" in shown.output
+    reset = runner.invoke(app, ["dev", "statements", "--reset"])
+    assert reset.exit_code == 0, reset.output
+    assert not [s for s in stack.postgres.top_statements(50) if "pg_class" in s["query"]]
+
+
+def test_statements_of_a_stopped_stack_is_one_line(home: Path) -> None:
+    result = runner.invoke(app, ["dev", "statements"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: postgres is not running: start the stack with `juntos dev up`"
+    ]
 
 
 def test_dev_token_is_accepted_by_a_service_and_carries_its_scope(home: Path) -> None:

@@ -6,8 +6,10 @@ import asyncio
 import json
 from collections import defaultdict
 
+import pytest
+from juntos_events import relay as relay_module
 from juntos_events.events import EventRegistry
-from juntos_events.relay import OutboxRelay, RelaySettings, idempotent_producer
+from juntos_events.relay import _CLAIM_ROWS, OutboxRelay, RelaySettings, idempotent_producer
 from juntos_events.schema import outbox
 from juntos_events.store import EventStore
 from sqlalchemy import func, select
@@ -96,3 +98,100 @@ async def test_late_committing_transaction_is_not_skipped(
     await _run_relays(engine, kafka_bootstrap, 1)
     records = await topic_reader(registry.topic, 2)
     assert sorted(r.key for r in records) == [b"fam-early", b"fam-late"]
+
+
+async def _outbox_stats(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.exec_driver_sql(
+                "SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname = 'outbox'"
+            )
+        ).one()
+    return row[0], row[1]
+
+
+async def _claim_pages(engine: AsyncEngine) -> int:
+    """Index and heap pages one claim reads (the relay's own statement) to find what is left."""
+    async with engine.connect() as conn:
+        plan = (
+            await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
+                + _CLAIM_ROWS.replace(
+                    "$1::smallint[]", f"'{{{','.join(map(str, range(16)))}}}'"
+                ).replace("$2", "500")
+            )
+        ).scalar_one()
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return int(top["Shared Hit Blocks"] + top["Shared Read Blocks"])
+
+
+@pytest.mark.parametrize("vacuum_after_rows", [0, 200])
+async def test_relay_vacuums_the_rows_it_deleted(
+    engine: AsyncEngine, store: EventStore, vacuum_after_rows: int, kafka_bootstrap
+):
+    """Published rows are deleted; left to autovacuum (about once a minute) they stay in the
+    primary key and every claim walks them. The relay vacuums once it deleted enough of them."""
+    async with engine.begin() as conn:
+        for i in range(40):
+            await store.append(
+                conn,
+                f"fam-{i}",
+                "Familia",
+                0,
+                [Demo(familia=f"fam-{i}", n=n) for n in range(25)],
+                actor="a",
+            )
+    vacuums, _ = await _outbox_stats(engine)
+    await _run_relays(
+        engine,
+        kafka_bootstrap,
+        1,
+        batch_size=50,
+        vacuum_after_rows=vacuum_after_rows,
+        vacuum_every_seconds=0,
+    )
+    after, dead = await _outbox_stats(engine)
+    if vacuum_after_rows:
+        assert after > vacuums and dead < 200
+        assert await _claim_pages(engine) < 10
+    else:  # the walk the vacuum saves: 1,000 dead entries, and their heap pages
+        assert after == vacuums
+        assert await _claim_pages(engine) > 10
+
+
+@pytest.mark.parametrize("spans", [False, True], ids=["batches", "a-span-each"])
+async def test_each_key_goes_where_producer_send_puts_it_in_order(
+    engine: AsyncEngine,
+    store: EventStore,
+    registry: EventRegistry,
+    kafka_bootstrap,
+    topic_reader,
+    monkeypatch: pytest.MonkeyPatch,
+    spans: bool,
+):
+    """Without spans to record the relay fills one batch per partition; a key's partition must
+    be the one `producer.send` chooses (what it did before, and does when spans are recorded)."""
+    monkeypatch.setattr(relay_module.telemetry, "recording", lambda: spans)
+    keys = [f"fam-{i}" for i in range(30)]
+    async with engine.begin() as conn:
+        for k in keys:
+            await store.append(
+                conn, k, "Familia", 0, [Demo(familia=k, n=n) for n in range(4)], actor="a"
+            )
+    await _run_relays(engine, kafka_bootstrap, 1)
+    records = await topic_reader(registry.topic, len(keys) * 4)
+    producer = idempotent_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        sent = {k: await producer.send(registry.topic, b"probe", key=k.encode()) for k in keys}
+        chosen = {k: (await ack).partition for k, ack in sent.items()}
+    finally:
+        await producer.stop()
+    assert len(records) == len(keys) * 4
+    assert len(set(chosen.values())) == 3  # the topic's three partitions are all in use
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        assert record.key is not None
+        assert record.partition == chosen[record.key.decode()]
+        by_key[record.key.decode()].append(json.loads(record.value)["n"])
+    assert all(ns == [0, 1, 2, 3] for ns in by_key.values())

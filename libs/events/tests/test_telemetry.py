@@ -61,6 +61,11 @@ async def test_with_no_exporter_nothing_is_recorded_yet_the_trace_context_still_
     assert seen["sin"]["recording"] is False, "no exporter: spans record nothing"
     assert seen["sin"]["queries_wrapped"] is False, "nor does each statement pay for a span"
     assert seen["con"]["recording"] is True
+    assert (seen["antes"], seen["sin"]["recording_said"], seen["con"]["recording_said"]) == (
+        False,
+        False,
+        True,
+    ), "telemetry.recording() says what spans do (the relay batches when they record nothing)"
     assert seen["exportados"] == ["CLIENT", "SERVER"], "with an exporter, the query's span too"
 
     assert await publish_outbox(engine, kafka_bootstrap) == 2

@@ -199,6 +199,47 @@ def status() -> None:
         out.print(table)
 
 
+@app.command()
+def statements(
+    top: Annotated[int, typer.Option(min=1, max=1000, help="how many statements")] = 20,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="forget the statistics instead (before a run)")
+    ] = False,
+) -> None:
+    """Where the stack's PostgreSQL time goes: its statements by total time, all databases."""
+    with _friendly_errors():
+        stack, _ = _stack()
+        if not stack.postgres.is_running():
+            raise InfraError("postgres is not running: start the stack with `juntos dev up`")
+        if reset:
+            stack.postgres.reset_statements()
+            _say("statement statistics reset")
+            return
+        table = Table(title="statements by total execution time", title_justify="left")
+        for col, justify in _STATEMENT_COLUMNS:
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for s in stack.postgres.top_statements(top):
+            table.add_row(
+                s["database"],
+                f"{s['calls']:,}",
+                f"{s['rows']:,}",
+                f"{s['total_ms'] / 1000:,.1f}",
+                f"{s['mean_ms']:,.2f}",
+                s["query"][:160],
+            )
+        out.print(table)
+
+
+_STATEMENT_COLUMNS = (
+    ("database", "left"),
+    ("calls", "right"),
+    ("rows", "right"),
+    ("total s", "right"),
+    ("mean ms", "right"),
+    ("statement", "left"),
+)
+
+
 def _where_table(stack: Stack) -> Table:
     table = Table(title="juntos dev is up", title_justify="left")
     table.add_column("what")

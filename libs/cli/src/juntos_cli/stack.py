@@ -90,7 +90,9 @@ class Stack:
         self.home = home
         self.repo = repo
         self.ports = ports
-        self.postgres = LocalPostgres(home.postgres, ports.postgres, log_dir=home.logs)
+        self.postgres = LocalPostgres(
+            home.postgres, ports.postgres, log_dir=home.logs, statements=True
+        )
         self.kafka = LocalKafka(
             home.kafka,
             ports.kafka,

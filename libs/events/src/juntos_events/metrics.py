@@ -12,6 +12,9 @@ OUTBOX_BACKLOG = Gauge("juntos_outbox_backlog", "Outbox rows not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
     "juntos_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row"
 )
+OUTBOX_VACUUMS = Counter(
+    "juntos_outbox_vacuums_total", "Vacuums of the outbox run by the relay (its deleted rows)"
+)
 RELAY_BATCH_SECONDS = Histogram(
     "juntos_relay_batch_seconds", "Time to publish and clear one outbox batch"
 )

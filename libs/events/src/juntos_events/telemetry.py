@@ -106,6 +106,19 @@ def _sampler() -> Sampler | None:
     return _WhileExporting(ParentBased(root=_NoBackgroundQueries()))
 
 
+def recording() -> bool:
+    """Whether spans started now can be recorded and go somewhere.
+
+    False with no SDK provider, and with ours before an exporter is added (its sampler drops
+    everything then); an operator's own sampler counts as recording.
+    """
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        return False
+    sampler = provider.sampler
+    return not isinstance(sampler, _WhileExporting) or sampler.exporting
+
+
 def _export(provider: TracerProvider, processor: SpanProcessor) -> None:
     """Spans go somewhere from now on: record them, queries included.
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from juntos_events.store import EventStore
-from juntos_events.telemetry import setup_telemetry
+from juntos_events.telemetry import recording, setup_telemetry
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,14 +34,19 @@ async def request(store: EventStore, database_url: str, familia: str) -> dict[st
                 await store.append(
                     conn, familia, "Familia", 0, [Demo(familia=familia, n=1)], actor="a"
                 )
-            recording = span.is_recording()  # an ended span records nothing more
-        return {"recording": recording, "trace_id": f"{span.get_span_context().trace_id:032x}"}
+            recorded = span.is_recording()  # an ended span records nothing more
+        return {
+            "recording": recorded,
+            "recording_said": recording(),  # what the relay asks before making spans
+            "trace_id": f"{span.get_span_context().trace_id:032x}",
+        }
     finally:
         await engine.dispose()
 
 
 async def main(database_url: str, service: str) -> None:
     store = EventStore(make_registry(service))
+    before_setup = recording()
     setup_telemetry(service)
     unexported = await request(store, database_url, "fam-sin-exportador")
     unexported["queries_wrapped"] = AsyncPGInstrumentor().is_instrumented_by_opentelemetry
@@ -49,7 +54,8 @@ async def main(database_url: str, service: str) -> None:
     setup_telemetry(service, exporter=spans)
     exported = await request(store, database_url, "fam-con-exportador")
     kinds = sorted({s.kind.name for s in spans.get_finished_spans()})
-    print(json.dumps({"sin": unexported, "con": exported, "exportados": kinds}))
+    seen = {"sin": unexported, "con": exported, "exportados": kinds, "antes": before_setup}
+    print(json.dumps(seen))
 
 
 if __name__ == "__main__":

