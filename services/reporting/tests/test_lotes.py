@@ -190,3 +190,37 @@ async def test_statements_per_batch_do_not_grow_with_the_batch(engine: AsyncEngi
         contadas.append(len(enviadas))
     assert contadas[0] == contadas[1], contadas
     assert contadas[0] <= 40, enviadas
+
+
+async def test_a_family_rows_are_read_only_for_a_fact_at_its_newest_instant(
+    engine: AsyncEngine,
+) -> None:
+    """A batch of facts newer than each family's newest one finds the open rows in the families'
+    states (a fact can only close them); a first fact at that very instant may replace rows that
+    started then or reopen rows that ended then, so those families' rows are read. That both give
+    the rows of one by one is `test_a_batch_gives_the_rows_of_one_by_one`'s."""
+    enviadas = statements(engine)
+    altas = [r.preseleccionada(f"a-{i}", MPIO, r.dia(D1)) for i in range(5)]
+    async with engine.begin() as conn:
+        esquemas = await handlers.esquemas_vivos(conn)
+        lote = [s.sobre() for s in [*altas, *_familias("a-", 5, 0)]]
+        await handlers.aplicar_lote(conn, lote, esquemas)
+    newest = r.dia(D1) + timedelta(hours=1)  # _familias' last board fact: LB2 reached
+    leidas = []
+    for sucesos in (
+        _familias("a-", 5, 1),  # a day later
+        [r.logro_perdido(f"a-{i}", MPIO, "LB2", newest + timedelta(days=1)) for i in range(5)],
+        [r.logro_alcanzado(f"a-{i}", MPIO, "LB2", newest + timedelta(days=2)) for i in range(5)],
+    ):
+        enviadas.clear()
+        async with engine.begin() as conn:
+            await handlers.aplicar_lote(conn, [s.sobre() for s in sucesos], esquemas)
+        leidas.append([q for q in enviadas if "x.valid_to = 'infinity' OR" in q])
+    assert [len(x) for x in leidas] == [0, 2, 0], leidas  # board and pending LB, same instant
+    async with engine.begin() as conn:
+        abiertas = await conn.exec_driver_sql(
+            f"SELECT logro, estado FROM {esquemas['logros']}.familia_logro"
+            " WHERE familia_id = 'a-0' AND valid_to = 'infinity' AND logro IN ('LB1', 'LB2')"
+            " ORDER BY logro"
+        )
+        assert abiertas.all() == [("LB1", "ALCANZADO"), ("LB2", "ALCANZADO")]

@@ -197,6 +197,21 @@ FilasEnMemoria = dict[tuple[str, datetime], tuple[datetime | None, Valores]]
 """Some rows of one entity's history, held in memory while a batch is folded:
 (sub, valid_from) -> (valid_to or None while open, values)."""
 
+DESDE_ANTES = datetime.min.replace(tzinfo=UTC)
+"""The start of an open row known only from the entity's state: some time before the facts
+being folded (`abiertas_del_estado`). No real row starts then."""
+
+
+def abiertas_del_estado(estado: Mapping[str, Any], filas: Filas) -> FilasEnMemoria:
+    """An entity's open rows from its stored state, for facts newer than its newest one.
+
+    The open rows of a history are always `filas(estado)` (every fold leaves them so), and a
+    fact newer than the state can only close them, never delete or reopen them: their starts,
+    which only those two need, are not needed. Closing one is written by its entity, sub-key and
+    open end (`Escritura.terminar` with `DESDE_ANTES`).
+    """
+    return {(sub, DESDE_ANTES): (None, valores) for sub, valores in filas(estado).items()}
+
 
 def avanzar_en_memoria(filas: FilasEnMemoria, nuevas: Mapping[str, Valores], t: datetime) -> None:
     """`avanzar` applied to rows held in memory, for a fact at `t` >= every open row's start.

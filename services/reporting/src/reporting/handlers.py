@@ -231,6 +231,7 @@ class _Sql:
     filas_abiertas: str
     borrar_filas: str
     terminar_filas: str
+    cerrar_abiertas: str
     insertar_filas: str
     borrar_claves: str
 
@@ -279,6 +280,12 @@ class _Sql:
             terminar_filas=(
                 f"UPDATE {tabla} x SET valid_to = coalesce({fin}, 'infinity')"
                 f" FROM {_unnest([*tipos_llave, 'timestamptz'])} WHERE {es_fila}"
+            ),
+            # open rows known from the entity's state only (domain.abiertas_del_estado)
+            cerrar_abiertas=(
+                f"UPDATE {tabla} x SET valid_to = u.c{len(llave)}"
+                f" FROM {_unnest([*tipos_llave[:-1], 'timestamptz'])}"
+                f" WHERE {es_fila.rsplit(' AND ', 1)[0]} AND x.valid_to = 'infinity'"
             ),
             insertar_filas=(
                 f"INSERT INTO {tabla} ({', '.join(llave)}, valid_to, {', '.join(h.nombres)})"
@@ -331,8 +338,19 @@ async def _historia(
     }
     en_orden = [clave for clave in por_clave if clave not in tardias]
     historias = h.con_derivadas()
-    ultimos = {clave: actuales[clave][0] for clave in en_orden if clave in actuales}
+    # An entity's rows are read only when its first fact here is at the instant of its newest
+    # one (that fact may replace rows that started then, or reopen rows that ended then); for a
+    # newer fact its open rows are its state's (domain.abiertas_del_estado).
+    ultimos = {
+        clave: actuales[clave][0]
+        for clave in en_orden
+        if clave in actuales and por_clave[clave][0][0] == actuales[clave][0]
+    }
     leidas = [await _filas_abiertas(conn, _Sql.de(esquema, d), ultimos) for d in historias]
+    for clave in en_orden:
+        if clave in actuales and clave not in ultimos:
+            for filas, d in zip(leidas, historias, strict=True):
+                filas[clave] = domain.abiertas_del_estado(actuales[clave][1], d.filas)
     escrituras = [domain.Escritura() for _ in historias]
     estados = []
     for clave in en_orden:
@@ -374,8 +392,14 @@ async def _escribir_filas(conn: AsyncConnection, sql: _Sql, escritura: domain.Es
     """Deletes first: a row replaced at the same start is deleted, then inserted."""
     if escritura.borrar:
         await conn.exec_driver_sql(sql.borrar_filas, sql.columnas(escritura.borrar))
-    if escritura.terminar:
-        await conn.exec_driver_sql(sql.terminar_filas, sql.columnas(escritura.terminar))
+    terminar, cerrar = [], []
+    for fila in escritura.terminar:
+        (cerrar if fila[2] == domain.DESDE_ANTES else terminar).append(fila)
+    if terminar:
+        await conn.exec_driver_sql(sql.terminar_filas, sql.columnas(terminar))
+    if cerrar:
+        filas = [(clave, sub, hasta) for clave, sub, _, hasta in cerrar]
+        await conn.exec_driver_sql(sql.cerrar_abiertas, sql.columnas(filas))
     if escritura.insertar:
         filas = [(*fila[:4], *fila[4]) for fila in escritura.insertar]
         await conn.exec_driver_sql(sql.insertar_filas, sql.columnas(filas))
