@@ -10,6 +10,7 @@ import httpx
 from enrollment import handlers
 from fastapi import FastAPI
 from juntos_web import Role
+from juntos_web.testing import sample_callers
 from sqlalchemy import text
 
 from .conftest import como, importar_muestra
@@ -268,6 +269,54 @@ async def test_search_by_document_for_an_entity(client, app) -> None:
         headers=como(app, Role.MUNICIPAL, "05002"),
     )
     assert otro.status_code == 404
+
+
+async def _busquedas(app: FastAPI) -> int:
+    async with app.state.enrollment.engine.connect() as conn:
+        n = await conn.execute(
+            text("SELECT count(*) FROM auditoria WHERE accion = 'BUSCAR_DOCUMENTO'")
+        )
+        return int(n.scalar_one())
+
+
+async def test_bulk_search_answers_each_document_as_the_single_search(client, app) -> None:
+    """For every sample caller (each role inside and outside 05001, an entity) the bulk search
+    answers each document as the single search does, in order (its body, or null where it
+    answers 404), and audits each document as one search."""
+    await importar_muestra(client, app, "SISBEN")
+    documentos = [
+        {"tipo_documento": "CC", "numero_documento": "1001001"},
+        {"tipo_documento": "CC", "numero_documento": "999999999"},  # nobody
+        {"tipo_documento": "RC", "numero_documento": "1001003"},
+        {"tipo_documento": "CC", "numero_documento": "2002001"},
+        {"tipo_documento": "CC", "numero_documento": "1001001"},  # asked twice: answered twice
+    ]
+    vistos = set()
+    for role, scope in sample_callers("05001"):
+        h = como(app, role, scope)
+        solos = []
+        for d in documentos:
+            r = await client.post("/v1/familias/busqueda", json=d, headers=h)
+            assert r.status_code in (200, 404), r.text
+            solos.append(r.json() if r.status_code == 200 else None)
+        antes = await _busquedas(app)
+        lote = await client.post(
+            "/v1/familias/busqueda/lote", json={"documentos": documentos}, headers=h
+        )
+        assert lote.status_code == 200, lote.text
+        assert lote.json()["resultados"] == solos, (role, scope)
+        assert await _busquedas(app) == antes + len(documentos)
+        vistos.add(tuple(x is not None for x in solos))
+    assert (True, False, True, True, True) in vistos and (False,) * 5 in vistos  # both happen
+    anonimo = await client.post("/v1/familias/busqueda/lote", json={"documentos": documentos})
+    assert anonimo.status_code == 401
+    demasiados = await client.post(
+        "/v1/familias/busqueda/lote",
+        json={"documentos": documentos * 201},
+        headers=como(app, Role.NACIONAL),
+    )
+    assert demasiados.status_code == 422
+    assert "1000" in demasiados.text
 
 
 async def test_key_rotation_rewraps_every_family_key_with_the_new_kek(client, app) -> None:

@@ -47,6 +47,7 @@ ID = r"^[A-Za-z0-9_.@-]+$"
 MAX_VINCULACIONES = 200  # a field day's acuerdos; more: several requests
 MAX_ASIGNACIONES = 2000  # the largest capacity a cogestor may have
 MAX_CONSULTA = 200  # families per bulk read: a cogestor's load, a partner's page
+MAX_BUSQUEDA = 1000  # documents per bulk search: a page of a RUAF file
 
 N, D, M, C, E = Role.NACIONAL, Role.DEPARTAMENTAL, Role.MUNICIPAL, Role.COGESTOR, Role.ENTIDAD
 
@@ -175,6 +176,21 @@ class Encontrada(BaseModel):
     estado: EstadoFamilia
     municipio: str
     desplazada: bool
+
+
+class BusquedaLote(BaseModel):
+    documentos: list[Busqueda] = Field(
+        min_length=1,
+        max_length=MAX_BUSQUEDA,
+        description=f"at most {MAX_BUSQUEDA} documents; more: several requests",
+    )
+
+
+class Encontradas(BaseModel):
+    resultados: list[Encontrada | None] = Field(
+        description="One per document asked, in its order: the person's family, or null when "
+        "nobody with that document is enrolled in your scope"
+    )
 
 
 class VinculacionEntrada(BaseModel):
@@ -546,6 +562,49 @@ async def buscar(
         )
     if not visible or fila is None or hallado is None:
         raise Problem(404, "nobody with that document is enrolled in your scope", type="not-found")
+    return _encontrada(fila, hallado)
+
+
+@router.post(
+    "/familias/busqueda/lote",
+    summary="Find the families of many people by document at once (each search audited)",
+    description="Each document as `POST /v1/familias/busqueda` answers it (same roles and "
+    "scope, one `BUSCAR_DOCUMENTO` audit row per document), in the order asked, with null where "
+    "the single search answers 404: what an entity matching a file of beneficiaries (RUAF) "
+    f"sends. Up to {MAX_BUSQUEDA} documents; a constant number of statements per request.",
+)
+async def buscar_lote(
+    lote: BusquedaLote, s: Srv, p: Annotated[Principal, Depends(require(N, D, M, C, E))]
+) -> Encontradas:
+    huellas = [s.huellas.de(d.tipo_documento, d.numero_documento) for d in lote.documentos]
+    async with s.engine.begin() as conn:
+        hallados = await queries.por_huellas(conn, huellas)
+        filas = await queries.familias(conn, list({h.familia_id for h in hallados.values()}))
+        resultados: list[Encontrada | None] = []
+        for huella in huellas:
+            hallado = hallados.get(huella)
+            fila = filas.get(hallado.familia_id) if hallado else None
+            visible = fila is not None and (
+                p.role is Role.ENTIDAD or _puede_ver(p, fila.municipio, fila.cogestor_id)
+            )
+            resultados.append(_encontrada(fila, hallado) if visible else None)
+        vistas = [r.familia_id for r in resultados if r is not None]
+        for familia_ids, encontrada in (
+            (vistas, True),
+            ([None] * (len(huellas) - len(vistas)), False),
+        ):
+            await queries.auditar_familias(
+                conn,
+                actor=p.sub,
+                rol=p.role,
+                accion="BUSCAR_DOCUMENTO",
+                familia_ids=familia_ids,
+                detalle={"encontrada": encontrada},
+            )
+    return Encontradas(resultados=resultados)
+
+
+def _encontrada(fila: Any, hallado: Any) -> Encontrada:
     return Encontrada(
         familia_id=fila.familia_id,
         integrante_id=hallado.integrante_id,

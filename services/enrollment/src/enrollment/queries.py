@@ -160,6 +160,15 @@ async def por_huella(conn: AsyncConnection, huella: bytes) -> Row[Any] | None:
     ).first()
 
 
+async def por_huellas(conn: AsyncConnection, huellas: Sequence[bytes]) -> dict[bytes, Row[Any]]:
+    """`por_huella` of many documents in one round trip, by fingerprint (absent: unknown)."""
+    rows = await conn.execute(
+        text("SELECT huella, familia_id, integrante_id FROM documentos WHERE huella = ANY(:hs)"),
+        {"hs": list(huellas)},
+    )
+    return {bytes(r.huella): r for r in rows}
+
+
 async def indexar_documentos(conn: AsyncConnection, filas: Sequence[dict[str, Any]]) -> None:
     """Rows of (huella, familia_id, integrante_id); a person already indexed keeps its family."""
     if filas:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from offer import handlers, proyecciones, queries
 from offer.domain import Programa
-from offer.enrollment import Miembro
+from offer.enrollment import LOTE, Miembro
 from offer.events import ServicioPrestado, store
 from offer.vocabulario import TipoDocumento
 
@@ -157,13 +157,17 @@ async def _programas(conn: AsyncConnection, filas: Sequence[Fila]) -> dict[str, 
 
 
 async def _emparejar(srv: handlers.Servicios, filas: Sequence[Fila]) -> list[Miembro | None]:
+    """Each row's member: pages of `LOTE` documents, `enrollment_concurrencia` in flight."""
     limite = asyncio.Semaphore(srv.settings.enrollment_concurrencia)
+    paginas = [filas[i : i + LOTE] for i in range(0, len(filas), LOTE)]
 
-    async def una(f: Fila) -> Miembro | None:
+    async def una(pagina: Sequence[Fila]) -> list[Miembro | None]:
         async with limite:
-            return await srv.enrollment.buscar(f.tipo_documento, f.numero_documento)
+            return await srv.enrollment.buscar(
+                [(f.tipo_documento, f.numero_documento) for f in pagina]
+            )
 
-    return list(await asyncio.gather(*(una(f) for f in filas)))
+    return [m for miembros in await asyncio.gather(*(una(p) for p in paginas)) for m in miembros]
 
 
 async def importar(
@@ -215,8 +219,9 @@ async def importar(
     async with srv.engine.begin() as conn:
         ya = await queries.servicio_existe(conn, list(eventos))
         nuevos = [e for sid, e in eventos.items() if sid not in ya]
-        for e in nuevos:
-            await store.append(conn, f"servicio:{e.servicio_id}", "servicio", 0, [e], actor=actor)
+        await store.append_many(
+            conn, "servicio", [(f"servicio:{e.servicio_id}", 0, [e]) for e in nuevos], actor=actor
+        )
         await proyecciones.servicios(
             conn, [{**e.model_dump(mode="python"), "logros": list(e.logros)} for e in nuevos]
         )

@@ -12,7 +12,7 @@ class OfferSettings(ServiceSettings):
         "http://127.0.0.1:8001",
         validation_alias=AliasChoices("OFFER_ENROLLMENT_URL", "enrollment_url"),
     )
-    """Enrollment's base URL (its `POST /v1/familias/busqueda` finds a member by document)."""
+    """Enrollment's base URL (its `POST /v1/familias/busqueda/lote` finds members by document)."""
     enrollment_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OFFER_ENROLLMENT_TOKEN", "enrollment_token")
     )
@@ -28,7 +28,7 @@ class OfferSettings(ServiceSettings):
         le=64,
         validation_alias=AliasChoices("OFFER_ENROLLMENT_CONCURRENCIA", "enrollment_concurrencia"),
     )
-    """How many look-ups a RUAF import keeps in flight."""
+    """How many look-up requests (1,000 documents each) a RUAF import keeps in flight."""
     oauth_token_ttl_seconds: int = Field(
         900,
         ge=1,
