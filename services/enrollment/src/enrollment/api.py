@@ -121,12 +121,17 @@ class FamiliaVista(BaseModel):
     integrantes: list[IntegranteVista]
 
 
-class ConsultaFamilias(BaseModel):
-    familia_ids: list[uuid.UUID] = Field(
+def _hasta(maximo: int, que: str) -> Any:
+    """A bulk request's list: 1 to `maximo` items, the limit said in the schema."""
+    return Field(
         min_length=1,
-        max_length=MAX_CONSULTA,
-        description=f"at most {MAX_CONSULTA} families; more: several requests",
+        max_length=maximo,
+        description=f"at most {maximo} {que}; more: several requests",
     )
+
+
+class ConsultaFamilias(BaseModel):
+    familia_ids: list[uuid.UUID] = _hasta(MAX_CONSULTA, "families")
 
 
 class FamiliasLeidas(BaseModel):
@@ -179,11 +184,7 @@ class Encontrada(BaseModel):
 
 
 class BusquedaLote(BaseModel):
-    documentos: list[Busqueda] = Field(
-        min_length=1,
-        max_length=MAX_BUSQUEDA,
-        description=f"at most {MAX_BUSQUEDA} documents; more: several requests",
-    )
+    documentos: list[Busqueda] = _hasta(MAX_BUSQUEDA, "documents")
 
 
 class Encontradas(BaseModel):
@@ -204,11 +205,7 @@ class VinculacionItem(VinculacionEntrada):
 
 
 class LoteVinculaciones(BaseModel):
-    items: list[VinculacionItem] = Field(
-        min_length=1,
-        max_length=MAX_VINCULACIONES,
-        description=f"at most {MAX_VINCULACIONES} acuerdos; more: split them over several requests",
-    )
+    items: list[VinculacionItem] = _hasta(MAX_VINCULACIONES, "acuerdos")
 
 
 class ResultadoVinculacion(BaseModel):
