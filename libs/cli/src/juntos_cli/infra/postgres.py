@@ -98,7 +98,7 @@ class LocalPostgres:
             timeout=timeout,
             log_file=self.log_file,
         )
-        if self.statements:
+        if self.statements and has_statements_library():
             self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -205,6 +205,8 @@ class LocalPostgres:
         except InfraError as exc:
             if "pg_stat_statements" not in str(exc):
                 raise
+            if not has_statements_library():
+                raise InfraError("this PostgreSQL build has no pg_stat_statements") from None
             raise InfraError(
                 "pg_stat_statements is not loaded in this server; it is on in servers started "
                 "by `juntos dev up` since it was added: restart it (juntos dev down, then up)"
@@ -279,7 +281,7 @@ class LocalPostgres:
             "log_timezone": "UTC",
             "log_line_prefix": "%m [%p] %q%u@%d ",
         }
-        if self.statements:
+        if self.statements and has_statements_library():
             settings |= {
                 "shared_preload_libraries": "pg_stat_statements",
                 "pg_stat_statements.track": "top",
@@ -335,6 +337,13 @@ class LocalPostgres:
                     f"{what} failed: {out.read().strip()}\nlog {self.log_file}:\n"
                     f"{log_tail(self.log_file)}"
                 )
+
+
+@functools.cache
+def has_statements_library() -> bool:
+    """Whether this PostgreSQL build ships pg_stat_statements (loading a missing library would
+    stop the server from starting; without it `juntos dev statements` says so instead)."""
+    return any((POSTGRES_BIN_PATH.parent / "lib").rglob("pg_stat_statements.*"))
 
 
 def _system_user() -> str | None:
