@@ -186,6 +186,35 @@ async def test_apply_steps_gives_what_the_steps_give_one_at_a_time(
     assert causes == [("s1", 1, "e1"), ("s1", 2, "e3"), ("s2", 1, None), ("s2", 2, "e2")]
 
 
+async def test_apply_steps_reads_what_changes_with_the_streams_after_them(
+    engine: AsyncEngine, counters: Aggregate[int, int]
+) -> None:
+    """`loaded` runs once, after the streams' read and before any step decides: a change that
+    commits in between moves a stream, and the guarded append refuses the whole run."""
+    order: list[str] = []
+
+    async def loaded(conn: object, stream_ids: Sequence[str]) -> None:
+        order.append(f"loaded {','.join(stream_ids)}")
+        async with engine.begin() as other:  # a writer that wins meanwhile
+            await counters.apply(other, "r2", given(1), actor="other")
+
+    def step(stream_id: str) -> Step[int]:
+        def decide_one(total: int) -> list[DomainEvent]:
+            order.append(f"decide {stream_id}")
+            return decide(total, 1)
+
+        return Step(stream_id, decide_one)
+
+    with pytest.raises(ConcurrencyConflict):
+        async with engine.begin() as conn:
+            await counters.apply_steps(
+                conn, [step("r1"), step("r2"), step("r1")], actor="t", loaded=loaded
+            )
+    assert order == ["loaded r1,r2", "decide r1", "decide r2", "decide r1"]
+    async with engine.connect() as conn:
+        assert await counters.load_many(conn, ["r1", "r2"]) == {"r1": (0, 0), "r2": (1, 1)}
+
+
 async def test_concurrent_apply_many_are_retried_on_fresh_state(
     engine: AsyncEngine, counters: Aggregate[int, int]
 ) -> None:

@@ -184,6 +184,7 @@ class Aggregate(Generic[S, C]):
         *,
         actor: str,
         after: Callable[[AsyncConnection, Sequence[Applied[S]]], Awaitable[None]] | None = None,
+        loaded: Callable[[AsyncConnection, Sequence[str]], Awaitable[None]] | None = None,
     ) -> dict[str, Applied[S]]:
         """A run of commands, in order, several on one stream if so, inside the caller's
         transaction: what they give one at a time, in the round trips of one (`apply_many`).
@@ -191,9 +192,14 @@ class Aggregate(Generic[S, C]):
         One read of every stream, each step decided on its stream's state after the steps before
         it, one guarded append of all the events (each with its step's cause), then `after` once
         with every stream that got events. Answers those streams' Applied (by stream id).
+        `loaded(conn, stream_ids)` runs between the read and the first decision: the place for
+        a read the steps decide with that changes together with the streams (read after them, a
+        change that commits in between moves a stream too, and the guarded append refuses).
         """
         stream_ids = list(dict.fromkeys(step.stream_id for step in steps))
         streams = await self.load_streams(conn, stream_ids)
+        if loaded is not None:
+            await loaded(conn, stream_ids)
         states = {stream_id: state for stream_id, (state, _) in streams.items()}
         new: dict[str, list[DomainEvent]] = {}
         causes: dict[str, list[str | None]] = {}

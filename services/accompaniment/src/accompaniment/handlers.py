@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from juntos_events.commands import Aggregate, Applied, given, retrying
+from juntos_events.commands import Aggregate, Applied, Step, given, retrying
 from juntos_events.events import DomainEvent
 from juntos_events.store import EventStore
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -109,47 +109,34 @@ async def aplicar_lote(
 
     Each `decidir(familia, case, members)` answers its new events (pure; it records its own
     refusals) on the case and roster as the batch's earlier steps left them, so a batch gives
-    what its steps give one at a time, in order. All cases are read at once (from their
-    snapshots, `snapshots.py`), their events
-    appended in one guarded statement, each with its step's cause (a lost race anywhere is a
-    ConcurrencyConflict for the whole batch) and their summaries updated in one more. Answers
-    the Applied of each case that got events.
+    what its steps give one at a time, in order (`Aggregate.apply_steps`: the cases read at
+    once, from their snapshots, their events appended in one guarded statement, each with its
+    step's cause; a lost race anywhere is a ConcurrencyConflict for the whole batch). The roster
+    is read after the cases (a member change that commits in between moves its case too) and
+    kept in memory; the summaries are updated in one more statement. Answers the Applied of
+    each case that got events.
     """
-    familia_ids = list(dict.fromkeys(p.familia_id for p in pasos))
-    cargados = await casos.load_streams(conn, familia_ids)
-    roster = {
-        fid: {m.integrante_id: m for m in ms}
-        for fid, ms in (await queries.miembros_de(conn, familia_ids)).items()
-    }
-    estado = {fid: caso for fid, (caso, _) in cargados.items()}
-    nuevos: dict[str, list[DomainEvent]] = {}
-    causas: dict[str, list[str | None]] = {}
-    for paso in pasos:
-        fid = paso.familia_id
-        miembros = roster.setdefault(fid, {})
-        if paso.integrante is not None:
-            miembros[paso.integrante.integrante_id] = paso.integrante
-        caso = estado[fid]
-        eventos = list(paso.decidir(fid, caso, [miembros[i] for i in sorted(miembros)]))
-        if eventos:
-            estado[fid] = casos.evolve_from(eventos, caso)
-            nuevos.setdefault(fid, []).extend(eventos)
-            causas.setdefault(fid, []).extend([paso.causa] * len(eventos))
-    versiones = await store.append_many(
-        conn,
-        casos.stream_type,
-        [(fid, cargados[fid][1].version, eventos) for fid, eventos in nuevos.items()],
-        actor=actor,
-        causation_ids=causas,
+    roster: dict[str, dict[str, Miembro]] = {}
+
+    async def leer_roster(c: AsyncConnection, familia_ids: Sequence[str]) -> None:
+        for fid, miembros in (await queries.miembros_de(c, list(familia_ids))).items():
+            roster[fid] = {m.integrante_id: m for m in miembros}
+
+    def paso_de(paso: Paso) -> Step[Caso]:
+        def decidir(caso: Caso) -> Sequence[DomainEvent]:
+            miembros = roster.setdefault(paso.familia_id, {})
+            if paso.integrante is not None:
+                miembros[paso.integrante.integrante_id] = paso.integrante
+            return paso.decidir(paso.familia_id, caso, [miembros[i] for i in sorted(miembros)])
+
+        return Step(paso.familia_id, decidir, paso.causa)
+
+    async def proyectar(c: AsyncConnection, aplicados: Sequence[Applied[Caso]]) -> None:
+        await queries.proyectar_casos(c, [_resumen(a) for a in aplicados])
+
+    return await casos.apply_steps(
+        conn, [paso_de(p) for p in pasos], actor=actor, after=proyectar, loaded=leer_roster
     )
-    aplicados = {
-        fid: Applied(cargados[fid][0], estado[fid], v, nuevos[fid]) for fid, v in versiones.items()
-    }
-    await casos.keep_snapshots(
-        conn, cargados, {fid: (a.after, a.version) for fid, a in aplicados.items()}
-    )
-    await queries.proyectar_casos(conn, [_resumen(a) for a in aplicados.values()])
-    return aplicados
 
 
 async def ejecutar(
