@@ -56,13 +56,15 @@ def release_memory() -> None:
 
 
 class Phase:
-    """Wall time and peak RSS of the benchmark process during one timed phase.
+    """Wall time, CPU time and peak RSS of the benchmark process during one timed phase.
 
     `with Phase() as p: ...`; `p.events` may be set when the phase measured a number of events
     other than the benchmark's N (a consumer observed from a poller).
     """
 
     seconds: float
+    started: float
+    started_cpu: float
     cpu_seconds: float | None = None
     """CPU time of this process (all its threads) in the phase: on a 2-core machine shared with
     the servers, what a change saves shows here even when wall time hides it."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from juntos_events import relay as relay_module
 from juntos_events.events import EventRegistry
 from juntos_events.relay import _CLAIM_ROWS, OutboxRelay, RelaySettings, idempotent_producer
@@ -34,9 +36,15 @@ async def _append_interleaved(engine: AsyncEngine, store: EventStore) -> None:
     await asyncio.gather(*(family(i) for i in range(FAMILIES)))
 
 
-async def _run_relays(engine: AsyncEngine, bootstrap: str, count: int, **settings: int) -> None:
+async def _run_relays(
+    engine: AsyncEngine,
+    bootstrap: str,
+    count: int,
+    producer: dict[str, int] | None = None,
+    **settings: int,
+) -> None:
     """Run `count` relays at once until the outbox is empty."""
-    producers = [idempotent_producer(bootstrap) for _ in range(count)]
+    producers = [idempotent_producer(bootstrap, **(producer or {})) for _ in range(count)]
     relays = [OutboxRelay(engine, p, RelaySettings(**settings)) for p in producers]
     for p in producers:
         await p.start()
@@ -141,6 +149,8 @@ async def test_relay_vacuums_the_rows_it_deleted(
                 [Demo(familia=f"fam-{i}", n=n) for n in range(25)],
                 actor="a",
             )
+    async with engine.begin() as conn:  # only the relay vacuums here, never autovacuum
+        await conn.exec_driver_sql("ALTER TABLE outbox SET (autovacuum_enabled = false)")
     vacuums, _ = await _outbox_stats(engine)
     await _run_relays(
         engine,
@@ -159,7 +169,11 @@ async def test_relay_vacuums_the_rows_it_deleted(
         assert await _claim_pages(engine) > 10
 
 
-@pytest.mark.parametrize("spans", [False, True], ids=["batches", "a-span-each"])
+@pytest.mark.parametrize(
+    ("spans", "batch_bytes"),
+    [(False, None), (False, 1024), (True, None)],
+    ids=["batches", "batches-that-fill", "a-span-each"],
+)
 async def test_each_key_goes_where_producer_send_puts_it_in_order(
     engine: AsyncEngine,
     store: EventStore,
@@ -168,9 +182,11 @@ async def test_each_key_goes_where_producer_send_puts_it_in_order(
     topic_reader,
     monkeypatch: pytest.MonkeyPatch,
     spans: bool,
+    batch_bytes: int | None,
 ):
-    """Without spans to record the relay fills one batch per partition; a key's partition must
-    be the one `producer.send` chooses (what it did before, and does when spans are recorded)."""
+    """Without spans to record the relay fills one batch per partition (several, in order, when
+    one fills up); a key's partition must be the one `producer.send` chooses (what it did
+    before, and does when spans are recorded)."""
     monkeypatch.setattr(relay_module.telemetry, "recording", lambda: spans)
     keys = [f"fam-{i}" for i in range(30)]
     async with engine.begin() as conn:
@@ -178,7 +194,22 @@ async def test_each_key_goes_where_producer_send_puts_it_in_order(
             await store.append(
                 conn, k, "Familia", 0, [Demo(familia=k, n=n) for n in range(4)], actor="a"
             )
-    await _run_relays(engine, kafka_bootstrap, 1)
+    sent: list[int] = []
+    send_batch = AIOKafkaProducer.send_batch
+
+    async def counted(self: AIOKafkaProducer, batch: Any, topic: str, *, partition: int) -> Any:
+        sent.append(partition)
+        return await send_batch(self, batch, topic, partition=partition)
+
+    monkeypatch.setattr(AIOKafkaProducer, "send_batch", counted)
+    producer = {"max_batch_size": batch_bytes} if batch_bytes else None
+    await _run_relays(engine, kafka_bootstrap, 1, producer)
+    if spans:
+        assert sent == []  # a `send` each
+    elif batch_bytes is None:
+        assert sorted(sent) == [0, 1, 2]  # the 120 rows in one claim: one batch a partition
+    else:
+        assert len(sent) > 10  # batches filled up and more followed, in order
     records = await topic_reader(registry.topic, len(keys) * 4)
     producer = idempotent_producer(kafka_bootstrap)
     await producer.start()
@@ -195,3 +226,12 @@ async def test_each_key_goes_where_producer_send_puts_it_in_order(
         assert record.partition == chosen[record.key.decode()]
         by_key[record.key.decode()].append(json.loads(record.value)["n"])
     assert all(ns == [0, 1, 2, 3] for ns in by_key.values())
+
+
+def test_the_relay_producer_keeps_the_default_partitioner_and_bytes_keys() -> None:
+    """The relay's batches choose partitions as `send` does with these defaults."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    for override in ({"partitioner": DefaultPartitioner()}, {"key_serializer": str.encode}):
+        with pytest.raises(ValueError, match="keeps its default"):
+            idempotent_producer("127.0.0.1:9", **override)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from juntos_events.migrate import upgrade
 from juntos_web import Role
 from juntos_web.testing import TEST_ENTIDAD, closed_port, service_client
+from offer import enrollment as adaptador
 from offer.main import create_app
 from offer.ruaf import COLUMNAS
 
@@ -50,9 +51,17 @@ async def _importar(c: httpx.AsyncClient, app: FastAPI, csv: str, quien: dict) -
     )
 
 
+@pytest.mark.parametrize("pagina", [1000, 2], ids=["one-request", "pages-of-2"])
 async def test_ruaf_rows_are_matched_and_every_other_row_reported_by_line(
-    cliente: httpx.AsyncClient, offer: FastAPI, enrollment: EnrollmentReal
+    cliente: httpx.AsyncClient,
+    offer: FastAPI,
+    enrollment: EnrollmentReal,
+    monkeypatch: pytest.MonkeyPatch,
+    pagina: int,
 ) -> None:
+    """Documents go to enrollment's bulk search in pages (of 2 here too: several pages in flight,
+    each row still matched to its own answer)."""
+    monkeypatch.setattr(adaptador, "LOTE", pagina)
     p = (await registrar(cliente, offer, logros=["LB8", "LB21"]))["programa_id"]
     ajeno = (await registrar(cliente, offer, quien="sena"))["programa_id"]
     csv = (

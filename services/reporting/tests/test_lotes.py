@@ -224,3 +224,28 @@ async def test_a_family_rows_are_read_only_for_a_fact_at_its_newest_instant(
             " ORDER BY logro"
         )
         assert abiertas.all() == [("LB1", "ALCANZADO"), ("LB2", "ALCANZADO")]
+
+
+async def test_rows_apart_from_the_state_refuse_the_batch(engine: AsyncEngine) -> None:
+    """Open rows taken from the state must be there to close: if they were written apart (here:
+    one deleted by hand), the batch is refused and writes nothing, rather than leaving a row
+    open that the state says is closed."""
+    altas = [r.preseleccionada("d-0", MPIO, r.dia(D1))]
+    async with engine.begin() as conn:
+        esquemas = await handlers.esquemas_vivos(conn)
+        await handlers.aplicar_lote(
+            conn, [s.sobre() for s in [*altas, *_familias("d-", 1, 0)]], esquemas
+        )
+        await conn.exec_driver_sql(
+            f"DELETE FROM {esquemas['logros']}.familia_logro"
+            " WHERE familia_id = 'd-0' AND logro = 'LB1' AND valid_to = 'infinity'"
+        )
+    perdido = r.logro_perdido("d-0", MPIO, "LB1", r.dia(D1) + timedelta(days=2))
+    with pytest.raises(handlers.FilasDesalineadas, match="rebuild the projection"):
+        async with engine.begin() as conn:
+            await handlers.aplicar_lote(conn, [perdido.sobre()], esquemas)
+    async with engine.begin() as conn:
+        hechos = await conn.exec_driver_sql(
+            f"SELECT count(*) FROM {esquemas['logros']}.familia_logro_hecho WHERE clave = 'd-0'"
+        )
+        assert hechos.scalar() == 3  # the refused fact was not stored either

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -71,7 +72,14 @@ class RelaySettings:
 
 
 def idempotent_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
-    """The producer every publisher uses: idempotent, acks from all in-sync replicas."""
+    """The producer every publisher uses: idempotent, acks from all in-sync replicas.
+
+    Keys are sent as bytes through the default partitioner: the relay's batches choose each
+    key's partition as `send` does with them (`OutboxRelay._send_batches`), so neither may be
+    overridden.
+    """
+    if fixed := {"partitioner", "key_serializer"} & overrides.keys():
+        raise ValueError(f"the relay's producer keeps its default {', '.join(sorted(fixed))}")
     options: dict[str, object] = {
         "bootstrap_servers": bootstrap,
         "enable_idempotence": True,
@@ -109,7 +117,8 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 published = await self.publish_batch()
                 await self._maybe_measure_backlog()
-                await self._maybe_vacuum()
+                if published < self.settings.batch_size:  # caught up (see _maybe_vacuum)
+                    await self._maybe_vacuum()
                 if published == 0:
                     self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
@@ -171,27 +180,30 @@ class OutboxRelay:
         passed on as it is, which keeps the trace whole.
         """
         acks: list[asyncio.Future[Any]] = []
-        batches: dict[tuple[str, int], Any] = {}
-        partitions: dict[tuple[str, str], int] = {}
+        batches: dict[tuple[str, int], BatchBuilder] = {}
+        partitions: dict[str, list[int]] = {}
+        chosen: dict[tuple[str, str], int] = {}
         for _, topic, key, headers, payload, traceparent in rows:
             wire = [(k, v.encode()) for k, v in headers.items()]
             if traceparent:
                 wire.append((TRACEPARENT, traceparent.encode()))
-            if (topic, key) not in partitions:
-                partitions[topic, key] = await self._partition(topic, key.encode())
-            where = (topic, partitions[topic, key])
-            batch = batches.get(where) or batches.setdefault(where, self.producer.create_batch())
+            if topic not in partitions:  # the list `send` gives its partitioner
+                partitions[topic] = list(await self.producer.partitions_for(topic))
+            if (topic, key) not in chosen:
+                everyone = partitions[topic]
+                chosen[topic, key] = int(_PARTITIONER(key.encode(), everyone, everyone))
+            where = (topic, chosen[topic, key])
+            batch = batches.get(where)
+            if batch is None:
+                batch = batches[where] = self.producer.create_batch()
             if batch.append(key=key.encode(), value=payload, timestamp=None, headers=wire) is None:
                 acks.append(await self.producer.send_batch(batch, topic, partition=where[1]))
                 batch = batches[where] = self.producer.create_batch()  # full: a new one
+                # an empty batch takes any first message (the broker judges its size)
                 batch.append(key=key.encode(), value=payload, timestamp=None, headers=wire)
         for (topic, partition), batch in batches.items():
             acks.append(await self.producer.send_batch(batch, topic, partition=partition))
         return acks
-
-    async def _partition(self, topic: str, key: bytes) -> int:
-        everyone = list(await self.producer.partitions_for(topic))
-        return int(_PARTITIONER(key, everyone, everyone))
 
     async def _send(
         self, topic: str, key: str, headers: dict[str, str], payload: bytes, traceparent: str | None
@@ -229,6 +241,9 @@ class OutboxRelay:
             return None
 
     async def _maybe_vacuum(self) -> None:
+        """Only once caught up: while a backlog drains (full batches, after an outage) the
+        table is large and its dead rows a small part of it, and a vacuum would hold up the
+        publishing it is meant to speed up."""
         due = self.settings.vacuum_after_rows
         now = time.monotonic()
         if not due or self._deleted_since_vacuum < due:

@@ -565,13 +565,14 @@ async def buscar(
 @router.post(
     "/familias/busqueda/lote",
     summary="Find the families of many people by document at once (each search audited)",
-    description="Each document as `POST /v1/familias/busqueda` answers it (same roles and "
-    "scope, one `BUSCAR_DOCUMENTO` audit row per document), in the order asked, with null where "
-    "the single search answers 404: what an entity matching a file of beneficiaries (RUAF) "
-    f"sends. Up to {MAX_BUSQUEDA} documents; a constant number of statements per request.",
+    description="Each document as `POST /v1/familias/busqueda` answers it (same scope, one "
+    "`BUSCAR_DOCUMENTO` audit row per document), in the order asked, with null where the single "
+    "search answers 404: what an entity matching a file of beneficiaries (RUAF) sends. National "
+    "and entity roles only (systems matching files; people search one document at a time). Up "
+    f"to {MAX_BUSQUEDA} documents; a constant number of statements per request.",
 )
 async def buscar_lote(
-    lote: BusquedaLote, s: Srv, p: Annotated[Principal, Depends(require(N, D, M, C, E))]
+    lote: BusquedaLote, s: Srv, p: Annotated[Principal, Depends(require(N, E))]
 ) -> Encontradas:
     huellas = [s.huellas.de(d.tipo_documento, d.numero_documento) for d in lote.documentos]
     async with s.engine.begin() as conn:

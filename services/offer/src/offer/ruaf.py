@@ -24,9 +24,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from offer import enrollment as adaptador
 from offer import handlers, proyecciones, queries
 from offer.domain import Programa
-from offer.enrollment import LOTE, Miembro
+from offer.enrollment import Miembro
 from offer.events import ServicioPrestado, store
 from offer.vocabulario import TipoDocumento
 
@@ -157,9 +158,11 @@ async def _programas(conn: AsyncConnection, filas: Sequence[Fila]) -> dict[str, 
 
 
 async def _emparejar(srv: handlers.Servicios, filas: Sequence[Fila]) -> list[Miembro | None]:
-    """Each row's member: pages of `LOTE` documents, `enrollment_concurrencia` in flight."""
+    """Each row's member: pages of `adaptador.LOTE` documents, `enrollment_concurrencia` in
+    flight."""
     limite = asyncio.Semaphore(srv.settings.enrollment_concurrencia)
-    paginas = [filas[i : i + LOTE] for i in range(0, len(filas), LOTE)]
+    lote = adaptador.LOTE
+    paginas = [filas[i : i + lote] for i in range(0, len(filas), lote)]
 
     async def una(pagina: Sequence[Fila]) -> list[Miembro | None]:
         async with limite:

@@ -18,10 +18,11 @@ class OfferSettings(ServiceSettings):
     )
     """Bearer token offer presents to enrollment (an ENTIDAD or NACIONAL service account)."""
     enrollment_timeout_seconds: float = Field(
-        10.0,
+        30.0,
         gt=0,
         validation_alias=AliasChoices("OFFER_ENROLLMENT_TIMEOUT", "enrollment_timeout_seconds"),
     )
+    """Seconds one look-up request (up to 1,000 documents) may take before the import is 503."""
     enrollment_concurrencia: int = Field(
         8,
         ge=1,

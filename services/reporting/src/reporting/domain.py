@@ -199,7 +199,9 @@ FilasEnMemoria = dict[tuple[str, datetime], tuple[datetime | None, Valores]]
 
 DESDE_ANTES = datetime.min.replace(tzinfo=UTC)
 """The start of an open row known only from the entity's state: some time before the facts
-being folded (`abiertas_del_estado`). No real row starts then."""
+being folded (`abiertas_del_estado`). No real row starts then (it is also how asyncpg reads
+`-infinity`, which no row holds: `valid_from` comes from event times), and it never reaches SQL:
+such a row is only ever closed, by its open end."""
 
 
 def abiertas_del_estado(estado: Mapping[str, Any], filas: Filas) -> FilasEnMemoria:
@@ -266,8 +268,9 @@ def seguir(
 
 @dataclass
 class Escritura:
-    """What turns some rows of a history into others, as three set-based statements: rows to
-    delete, rows whose end changes (closed, or reopened: None), rows to insert."""
+    """What turns some rows of a history into others, as set-based statements: rows to delete,
+    rows whose end changes (closed, or reopened: None; those that start at `DESDE_ANTES` are
+    closed by their open end), rows to insert."""
 
     borrar: list[tuple[str, str, datetime]] = field(default_factory=list)
     terminar: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)

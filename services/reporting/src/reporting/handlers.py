@@ -218,6 +218,19 @@ def _unnest(tipos: Sequence[str], desde: int = 1) -> str:
     return f"unnest({arrays}) AS u({', '.join(f'c{i}' for i in range(1, len(tipos) + 1))})"
 
 
+class FilasDesalineadas(Exception):
+    """A history's open rows are not what its entities' states give (`domain.abiertas_del_estado`
+    relies on it): something wrote them apart, or what the rows are read from changed without a
+    new projection version. The batch is refused (and retried, then dead-lettered), so nothing is
+    written on a wrong premise; a rebuild of the projection realigns them."""
+
+    def __init__(self, tabla: str, esperadas: int, cerradas: int) -> None:
+        super().__init__(
+            f"{tabla}: {cerradas} open rows closed where the states give {esperadas};"
+            " rebuild the projection (deploy/RUNBOOK.md)"
+        )
+
+
 @dataclass(frozen=True)
 class _Sql:
     """The set-based statements of one history in one schema (built once per pair): every
@@ -285,7 +298,8 @@ class _Sql:
             cerrar_abiertas=(
                 f"UPDATE {tabla} x SET valid_to = u.c{len(llave)}"
                 f" FROM {_unnest([*tipos_llave[:-1], 'timestamptz'])}"
-                f" WHERE {es_fila.rsplit(' AND ', 1)[0]} AND x.valid_to = 'infinity'"
+                f" WHERE {' AND '.join(es_fila.split(' AND ')[: len(llave) - 1])}"
+                " AND x.valid_to = 'infinity'"
             ),
             insertar_filas=(
                 f"INSERT INTO {tabla} ({', '.join(llave)}, valid_to, {', '.join(h.nombres)})"
@@ -313,8 +327,9 @@ async def _historia(
     """Apply a batch's facts of history `h` (and of those derived from it), in order.
 
     A constant number of statements, whatever the number of facts and entities: read the
-    entities' states (`_actual`), store the facts (`_hecho`), read the rows they can touch (open,
-    or ended at the entity's newest fact), fold each entity's facts over them in memory in event
+    entities' states (`_actual`), store the facts (`_hecho`), take the rows they can touch (open,
+    or ended at the entity's newest fact: read for the entities whose first fact is at that
+    instant, from the state for the others), fold each entity's facts over them in memory in event
     order (`domain.seguir`: `avanzar` per fact, so the same-instant cases give what they give one
     by one), then write the difference (deletes, new ends, inserts) and the new states. An
     entity with a fact older than its newest one (a late event) is refolded from all its facts
@@ -392,14 +407,21 @@ async def _escribir_filas(conn: AsyncConnection, sql: _Sql, escritura: domain.Es
     """Deletes first: a row replaced at the same start is deleted, then inserted."""
     if escritura.borrar:
         await conn.exec_driver_sql(sql.borrar_filas, sql.columnas(escritura.borrar))
-    terminar, cerrar = [], []
-    for fila in escritura.terminar:
-        (cerrar if fila[2] == domain.DESDE_ANTES else terminar).append(fila)
+    terminar: list[tuple[str, str, datetime, datetime | None]] = []
+    cerrar: list[tuple[str, str, datetime]] = []
+    for clave, sub, desde, hasta in escritura.terminar:
+        if desde != domain.DESDE_ANTES:
+            terminar.append((clave, sub, desde, hasta))
+        elif hasta is None:  # a fact newer than the state only closes (domain.abiertas_del_estado)
+            raise AssertionError(f"{sql.historia.tabla}: an open row known from the state reopened")
+        else:
+            cerrar.append((clave, sub, hasta))
     if terminar:
         await conn.exec_driver_sql(sql.terminar_filas, sql.columnas(terminar))
     if cerrar:
-        filas = [(clave, sub, hasta) for clave, sub, _, hasta in cerrar]
-        await conn.exec_driver_sql(sql.cerrar_abiertas, sql.columnas(filas))
+        cerradas = await conn.exec_driver_sql(sql.cerrar_abiertas, sql.columnas(cerrar))
+        if cerradas.rowcount != len(cerrar):
+            raise FilasDesalineadas(sql.historia.tabla, len(cerrar), cerradas.rowcount)
     if escritura.insertar:
         filas = [(*fila[:4], *fila[4]) for fila in escritura.insertar]
         await conn.exec_driver_sql(sql.insertar_filas, sql.columnas(filas))
