@@ -12,6 +12,7 @@ from juntos_events.migrate import upgrade
 from juntos_web import Role
 from juntos_web.testing import TEST_ENTIDAD, closed_port, service_client
 from offer import enrollment as adaptador
+from offer import ruaf
 from offer.main import create_app
 from offer.ruaf import COLUMNAS
 
@@ -62,6 +63,7 @@ async def test_ruaf_rows_are_matched_and_every_other_row_reported_by_line(
     """Documents go to enrollment's bulk search in pages (of 2 here too: several pages in flight,
     each row still matched to its own answer)."""
     monkeypatch.setattr(adaptador, "LOTE", pagina)
+    monkeypatch.setattr(ruaf, "POR_SENTENCIA", pagina)  # the services appended in pages too
     p = (await registrar(cliente, offer, logros=["LB8", "LB21"]))["programa_id"]
     ajeno = (await registrar(cliente, offer, quien="sena"))["programa_id"]
     csv = (

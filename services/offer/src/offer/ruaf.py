@@ -32,6 +32,9 @@ from offer.events import ServicioPrestado, store
 from offer.vocabulario import TipoDocumento
 
 COLUMNAS = ("tipo_documento", "numero_documento", "programa_id", "fecha", "valor")
+POR_SENTENCIA = 1000
+"""Services appended per statement: the 36,185 rows of a 100,000-family file in one statement
+took a PostgreSQL backend to 539 MiB (the events' and outbox rows' arrays at once)."""
 NUMERO = re.compile(r"[0-9A-Za-z]{3,20}")
 PROGRAMA = re.compile(r"[0-9a-f-]{36}")
 VALOR_MAXIMO = 10**12
@@ -222,9 +225,13 @@ async def importar(
     async with srv.engine.begin() as conn:
         ya = await queries.servicio_existe(conn, list(eventos))
         nuevos = [e for sid, e in eventos.items() if sid not in ya]
-        await store.append_many(
-            conn, "servicio", [(f"servicio:{e.servicio_id}", 0, [e]) for e in nuevos], actor=actor
-        )
+        for i in range(0, len(nuevos), POR_SENTENCIA):  # one statement's arrays stay small
+            await store.append_many(
+                conn,
+                "servicio",
+                [(f"servicio:{e.servicio_id}", 0, [e]) for e in nuevos[i : i + POR_SENTENCIA]],
+                actor=actor,
+            )
         await proyecciones.servicios(
             conn, [{**e.model_dump(mode="python"), "logros": list(e.logros)} for e in nuevos]
         )
