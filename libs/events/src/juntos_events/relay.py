@@ -253,9 +253,12 @@ class OutboxRelay:
         self._last_vacuum, self._deleted_since_vacuum = now, 0
         async with self.engine.connect() as conn:
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # SKIP_LOCKED: if autovacuum or another relay is at it, that one will do. A role that
-            # does not own the table only gets a warning from PostgreSQL (autovacuum still runs).
-            await auto.exec_driver_sql("VACUUM (SKIP_LOCKED) outbox")
+            # SKIP_LOCKED: if autovacuum or another relay is at it, that one will do. TRUNCATE
+            # false: giving the emptied end of the table back to the system takes an exclusive
+            # lock (every append to the outbox waits) and a transaction id (which holds back the
+            # horizon); the queue fills those pages again anyway. A role that does not own the
+            # table only gets a warning from PostgreSQL (autovacuum still runs).
+            await auto.exec_driver_sql("VACUUM (SKIP_LOCKED, TRUNCATE false) outbox")
         metrics.OUTBOX_VACUUMS.inc()
 
     async def _maybe_measure_backlog(self) -> None:
