@@ -184,6 +184,7 @@ class OutboxRelay:
         partitions: dict[str, list[int]] = {}
         chosen: dict[tuple[str, str], int] = {}
         for _, topic, key, headers, payload, traceparent in rows:
+            clave = key.encode()
             wire = [(k, v.encode()) for k, v in headers.items()]
             if traceparent:
                 wire.append((TRACEPARENT, traceparent.encode()))
@@ -191,16 +192,16 @@ class OutboxRelay:
                 partitions[topic] = list(await self.producer.partitions_for(topic))
             if (topic, key) not in chosen:
                 everyone = partitions[topic]
-                chosen[topic, key] = int(_PARTITIONER(key.encode(), everyone, everyone))
+                chosen[topic, key] = int(_PARTITIONER(clave, everyone, everyone))
             where = (topic, chosen[topic, key])
             batch = batches.get(where)
             if batch is None:
                 batch = batches[where] = self.producer.create_batch()
-            if batch.append(key=key.encode(), value=payload, timestamp=None, headers=wire) is None:
+            if batch.append(key=clave, value=payload, timestamp=None, headers=wire) is None:
                 acks.append(await self.producer.send_batch(batch, topic, partition=where[1]))
                 batch = batches[where] = self.producer.create_batch()  # full: a new one
                 # an empty batch takes any first message (the broker judges its size)
-                batch.append(key=key.encode(), value=payload, timestamp=None, headers=wire)
+                batch.append(key=clave, value=payload, timestamp=None, headers=wire)
         for (topic, partition), batch in batches.items():
             acks.append(await self.producer.send_batch(batch, topic, partition=partition))
         return acks

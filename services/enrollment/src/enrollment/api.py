@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -542,24 +542,10 @@ async def consultar(
 async def buscar(
     consulta: Busqueda, s: Srv, p: Annotated[Principal, Depends(require(N, D, M, C, E))]
 ) -> Encontrada:
-    huella = s.huellas.de(consulta.tipo_documento, consulta.numero_documento)
-    async with s.engine.begin() as conn:
-        hallado = await queries.por_huella(conn, huella)
-        fila = await queries.familia(conn, hallado.familia_id) if hallado else None
-        visible = fila is not None and (
-            p.role is Role.ENTIDAD or _puede_ver(p, fila.municipio, fila.cogestor_id)
-        )
-        await queries.auditar(
-            conn,
-            actor=p.sub,
-            rol=p.role,
-            accion="BUSCAR_DOCUMENTO",
-            familia_id=fila.familia_id if visible and fila else None,
-            detalle={"encontrada": visible},
-        )
-    if not visible or fila is None or hallado is None:
+    [encontrada] = await _buscar(s, p, [consulta])
+    if encontrada is None:
         raise Problem(404, "nobody with that document is enrolled in your scope", type="not-found")
-    return _encontrada(fila, hallado)
+    return encontrada
 
 
 @router.post(
@@ -574,7 +560,15 @@ async def buscar(
 async def buscar_lote(
     lote: BusquedaLote, s: Srv, p: Annotated[Principal, Depends(require(N, E))]
 ) -> Encontradas:
-    huellas = [s.huellas.de(d.tipo_documento, d.numero_documento) for d in lote.documentos]
+    return Encontradas(resultados=await _buscar(s, p, lote.documentos))
+
+
+async def _buscar(
+    s: Servicios, p: Principal, documentos: Sequence[Busqueda]
+) -> list[Encontrada | None]:
+    """Each document's member within the caller's scope (None: nobody, or outside it), with one
+    `BUSCAR_DOCUMENTO` audit row each: the single search and the bulk one alike."""
+    huellas = [s.huellas.de(d.tipo_documento, d.numero_documento) for d in documentos]
     async with s.engine.begin() as conn:
         hallados = await queries.por_huellas(conn, huellas)
         filas = await queries.familias(conn, list({h.familia_id for h in hallados.values()}))
@@ -599,7 +593,7 @@ async def buscar_lote(
                 familia_ids=familia_ids,
                 detalle={"encontrada": encontrada},
             )
-    return Encontradas(resultados=resultados)
+    return resultados
 
 
 def _encontrada(fila: Any, hallado: Any) -> Encontrada:

@@ -254,7 +254,8 @@ class _Sql:
         tabla = f"{esquema}.{h.tabla}"
         llave = [h.clave, *([h.sub] if h.sub else []), "valid_from"]
         tipos_llave = ["text", *(["text"] if h.sub else []), "timestamptz"]
-        es_fila = " AND ".join(f"x.{c} = u.c{i}" for i, c in enumerate(llave, start=1))
+        de_la_llave = [f"x.{c} = u.c{i}" for i, c in enumerate(llave, start=1)]
+        es_fila = " AND ".join(de_la_llave)
         fin = f"u.c{len(llave) + 1}"
         valores = ", ".join(
             f"u.c{i}" for i in range(len(llave) + 2, len(llave) + 2 + len(h.nombres))
@@ -298,8 +299,7 @@ class _Sql:
             cerrar_abiertas=(
                 f"UPDATE {tabla} x SET valid_to = u.c{len(llave)}"
                 f" FROM {_unnest([*tipos_llave[:-1], 'timestamptz'])}"
-                f" WHERE {' AND '.join(es_fila.split(' AND ')[: len(llave) - 1])}"
-                " AND x.valid_to = 'infinity'"
+                f" WHERE {' AND '.join(de_la_llave[:-1])} AND x.valid_to = 'infinity'"
             ),
             insertar_filas=(
                 f"INSERT INTO {tabla} ({', '.join(llave)}, valid_to, {', '.join(h.nombres)})"
