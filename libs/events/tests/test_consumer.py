@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from juntos_events.consumer import ConsumerRunner, ConsumerSettings
+from juntos_events.consumer import ConsumerRunner, ConsumerSettings, Subscriptions
 from juntos_events.events import EventRegistry
 from juntos_events.store import EventStore
 from juntos_events.topics import dead_letter_topic
@@ -438,3 +438,56 @@ def test_a_type_has_one_handler():
     with pytest.raises(ValueError, match="s A has a handler already"):
         subs.on_batch("s", "B", "A")(lambda es, c: None)  # type: ignore[arg-type,return-value]
     assert subs.wants("s", "A") and not subs.wants("s", "B")
+
+
+async def test_idempotent_subscriptions_get_no_inbox_rows_and_see_redeliveries(
+    engine: AsyncEngine, store: EventStore, registry: EventRegistry, kafka_bootstrap, topic_reader
+):
+    """Handlers that guard themselves (`Subscriptions.idempotent`) get a redelivery too (their
+    own guard drops it), and the runner writes no inbox row for any event."""
+    seen: list[str] = []
+    subs = Subscriptions(idempotent=True)
+
+    @subs.on_batch(registry.service, "Demo")
+    async def demos(envelopes, conn) -> None:
+        seen.extend(e.id for e in envelopes)
+
+    async def consume_until(n: int) -> str:
+        consumer = ConsumerRunner(
+            name="self-guarded",
+            engine=engine,
+            bootstrap=kafka_bootstrap,
+            topics=[registry.topic],
+            subscriptions=subs,
+            settings=ConsumerSettings(retry_backoff_seconds=0.01),
+        )
+        task = asyncio.create_task(consumer.run())
+
+        async def enough() -> bool:
+            return len(seen) >= n
+
+        await wait_for(enough)
+        consumer.stop()
+        await task
+        return consumer.name
+
+    async with engine.begin() as conn:
+        events = [Demo(familia="fam-0", n=n) for n in (1, 2, 3)]
+        await store.append(conn, "fam-0", "Familia", 0, events, actor="a")
+    await publish_outbox(engine, kafka_bootstrap)
+    records = await topic_reader(registry.topic, 3)
+    ids = [headers_of(r)["ce_id"] for r in records]
+    await consume_until(3)
+    raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await raw.start()
+    for r in records:  # a relay restart sends them all again, byte for byte
+        await raw.send_and_wait(r.topic, r.value, key=r.key, headers=list(r.headers))
+    await raw.stop()
+    name = await consume_until(6)
+
+    assert seen == ids + ids
+    async with engine.connect() as conn:
+        inbox = await conn.scalar(
+            text("SELECT count(*) FROM inbox WHERE consumer = :c"), {"c": name}
+        )
+    assert inbox == 0

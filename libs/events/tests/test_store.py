@@ -324,3 +324,24 @@ async def test_events_read_back_equal_to_what_was_appended(engine: AsyncEngine):
     assert read.event == appended
     assert loaded.event == appended
     assert read.metadata["actor"] == "a"
+
+
+async def test_event_ids_are_time_ordered_so_their_indexes_grow_at_one_edge(
+    engine: AsyncEngine, store: EventStore
+):
+    """UUIDv7: in the order events were stored, their ids (and their text, the CloudEvent id
+    that inboxes and reporting's `aplicado` key on) only grow; a uuid4 would scatter them."""
+    for i in range(30):
+        async with engine.begin() as conn:
+            events = [Demo(familia=f"fam-o{i}", n=n) for n in (1, 2, 3)]
+            await store.append(conn, f"fam-o{i}", "Familia", 0, events, actor="a")
+        await asyncio.sleep(0.002)  # over a millisecond apart: v7's timestamp moves
+    async with engine.begin() as conn:
+        rows = (
+            await conn.exec_driver_sql(
+                "SELECT event_id FROM events WHERE stream_id LIKE 'fam-o%' ORDER BY global_position"
+            )
+        ).all()
+    ids = [r[0] for r in rows]
+    assert len(ids) == 90 and all(i.version == 7 for i in ids)
+    assert ids == sorted(ids) and [str(i) for i in ids] == sorted(str(i) for i in ids)

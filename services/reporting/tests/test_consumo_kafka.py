@@ -58,6 +58,8 @@ async def test_events_from_three_topics_become_rows_once_and_unknown_types_are_s
                 " (SELECT count(*) FROM {logros}.familia_logro_hecho)",
             )
             assert hechos == [(1, 1)]  # the redelivered copies were not applied again
+            # ... and `aplicado` alone guards that: the live consumer writes no inbox rows
+            assert await filas(engine, "SELECT count(*) FROM inbox") == [(0,)]
     finally:
         logging.getLogger("reporting.consumers").removeHandler(registro)
     saltados = [e for e in registro.eventos if e.get("event") == "unknown event type skipped"]

@@ -21,6 +21,7 @@ from reporting.proyecciones import (
     Historia,
     tablas_de_conteo,
 )
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import relato as r
@@ -104,6 +105,35 @@ async def test_counts_equal_the_rows_after_live_and_late_events(engine: AsyncEng
         assert guardado == contado, tabla
         assert guardado, tabla
         assert all(fila[-1] > 0 for fila in guardado), tabla
+
+
+async def test_count_updates_stay_on_their_page(engine: AsyncEngine) -> None:
+    """No index of a count table reads `n` (a zero is deleted by the ctid its upsert returns),
+    so updating a count is HOT: no new index entry for each count a statement changes."""
+    await aplicar(engine, *_poblacion(6))
+    nuevos = [
+        r.evaluados(f"fam-{i}", ("91001", "91263", "97001")[i % 3], r.dia(r.D4), ("LB9",))
+        for i in range(6)
+    ]
+    async with engine.begin() as conn:
+        esquemas = await handlers.esquemas_vivos(conn)
+        for suceso in nuevos:
+            await handlers.aplicar(conn, suceso.sobre(), esquemas)
+        cambios = {}
+        for proyeccion, tabla, *_ in _contables():
+            for conteo in tablas_de_conteo(tabla):
+                t = f"{esquemas[proyeccion]}.{conteo}"
+                cambios[conteo] = tuple(
+                    (
+                        await conn.exec_driver_sql(
+                            f"SELECT pg_stat_get_xact_tuples_updated('{t}'::regclass),"
+                            f" pg_stat_get_xact_tuples_hot_updated('{t}'::regclass)"
+                        )
+                    ).one()
+                )
+    assert cambios["familia_logro_conteo"][0] > 0 and cambios["familia_logro_conteo_dpto"][0] > 0
+    for conteo, (actualizadas, hot) in cambios.items():
+        assert hot == actualizadas, conteo
 
 
 def _pendientes_esperados(tablero: dict[str, str]) -> dict[str, int]:
@@ -245,11 +275,70 @@ async def test_the_migration_adds_counts_and_pending_history_to_filled_generatio
                 await conn.exec_driver_sql(f"DROP TABLE {s[proyeccion]}.{conteo}")
         await conn.exec_driver_sql(
             "UPDATE alembic_version SET version_num = 'reporting_0003'"
-            " WHERE version_num = 'reporting_0004'"
+            " WHERE version_num LIKE 'reporting_%'"
         )
     await upgrade(db, MIGRATIONS)
     assert await _tablas_nuevas(engine) == esperado
     # and the triggers are back: one more event keeps the counts right
+    await aplicar(engine, r.evaluados("fam-0", "91001", r.dia(r.D4), pendientes=("LB9",)))
+    for tabla, (guardado, contado) in (await _conteos(engine)).items():
+        assert guardado == contado, tabla
+
+
+async def _forma_de_los_conteos(engine: AsyncEngine) -> dict[str, tuple[list[str], list[str]]]:
+    """Per count table of the live generations: its reloptions and the columns its indexes read."""
+    async with engine.begin() as conn:
+        esquemas = await handlers.esquemas_vivos(conn)
+        forma = {}
+        for proyeccion, tabla, *_ in _contables():
+            for conteo in tablas_de_conteo(tabla):
+                t = f"{esquemas[proyeccion]}.{conteo}"
+                opciones = await conn.scalar(
+                    text(
+                        "SELECT coalesce(reloptions, '{}') FROM pg_class"
+                        f" WHERE oid = '{t}'::regclass"
+                    )
+                )
+                indexadas = await conn.scalars(
+                    text(
+                        "SELECT DISTINCT a.attname FROM pg_index i JOIN pg_attribute a"
+                        " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                        f" WHERE i.indrelid = '{t}'::regclass ORDER BY 1"
+                    )
+                )
+                forma[conteo] = (list(opciones), list(indexadas))
+        return forma
+
+
+async def test_the_migration_lets_older_count_tables_update_in_place(
+    engine: AsyncEngine, db: str
+) -> None:
+    """A generation whose count tables still have the partial index on `n = 0` (before
+    reporting_0005) loses it and gets the fillfactor; its counts stay right."""
+    await aplicar(engine, *_poblacion(6))
+    nueva = await _forma_de_los_conteos(engine)
+    assert all(
+        opciones == ["fillfactor=50"] and "n" not in indexadas
+        for opciones, indexadas in nueva.values()
+    ), nueva
+    async with engine.begin() as conn:
+        s = await handlers.esquemas_vivos(conn)
+        for proyeccion, tabla, *_ in _contables():
+            for conteo in tablas_de_conteo(tabla):
+                await conn.exec_driver_sql(
+                    f"CREATE INDEX {conteo}_cero ON {s[proyeccion]}.{conteo} (n) WHERE n = 0"
+                )
+                await conn.exec_driver_sql(
+                    f"ALTER TABLE {s[proyeccion]}.{conteo} RESET (fillfactor)"
+                )
+        await conn.exec_driver_sql(
+            "UPDATE alembic_version SET version_num = 'reporting_0004'"
+            " WHERE version_num LIKE 'reporting_%'"
+        )
+    vieja = await _forma_de_los_conteos(engine)
+    assert all("n" in indexadas for _, indexadas in vieja.values()), vieja
+    await upgrade(db, MIGRATIONS)
+    assert await _forma_de_los_conteos(engine) == nueva
     await aplicar(engine, r.evaluados("fam-0", "91001", r.dia(r.D4), pendientes=("LB9",)))
     for tabla, (guardado, contado) in (await _conteos(engine)).items():
         assert guardado == contado, tabla

@@ -14,9 +14,10 @@ first event's producer span and every other trace in the run gets a `process` sp
 linked to it, so no request's trace loses the consumer that applied its events.
 
 Events of a type the consumer has no handler for are skipped from their headers alone: no body
-parse, no inbox row (applying them changes nothing). If the batch fails, each event is retried
-alone (bounded, with backoff); one that still fails goes to the dead-letter topic with the error
-in its headers, and the consumer moves on.
+parse, no inbox row (applying them changes nothing). Subscriptions whose handlers guard against
+a second application themselves (`Subscriptions.idempotent`) get no inbox rows at all. If the
+batch fails, each event is retried alone (bounded, with backoff); one that still fails goes to
+the dead-letter topic with the error in its headers, and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ class Subscriptions:
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
     batch_handlers: dict[tuple[str, str], BatchHandler] = field(default_factory=dict)
     registries: dict[str, EventRegistry] = field(default_factory=dict)
+    idempotent: bool = False
+    """True when every handler applies an event at most once by itself, in the batch's
+    transaction (reporting's `aplicado` tables): the runner then writes no inbox rows, which
+    would be a second index insert per event guarding the same thing."""
 
     def on(self, service: str, event_type: str) -> Callable[[Handler], Handler]:
         """Decorator: `@subs.on("enrollment", "FamiliaVinculada")`."""
@@ -266,7 +271,8 @@ class ConsumerRunner:
         if not items:
             return
         async with self.engine.begin() as conn:
-            fresh = await self._claim_inbox(conn, [i.envelope.id for i in items if i.envelope])
+            ids = [i.envelope.id for i in items if i.envelope]
+            fresh = set(ids) if self.subs.idempotent else await self._claim_inbox(conn, ids)
             to_apply = []
             for item in items:
                 assert item.envelope is not None

@@ -2,12 +2,14 @@
 
 Each run of consecutive events of a partition batch (all of reporting's types, and the unknown
 types of the services it reads, go to one batch handler) is applied with a few set-based
-statements per projection (`handlers.aplicar_lote`), in the consumer's batch transaction with
-its inbox rows (backbone), and once per generation (`aplicado`). A known type whose data lacks
-what reporting reads goes to the dead-letter topic (`DeadLetter`, no retries): the handler
-raises, the runner retries the run's events one at a time, and only that one is set aside. A
-type reporting does not know, on a topic it reads, is skipped with a warning log line and
-counted, never a crash: producers may add event types before reporting learns them.
+statements per projection (`handlers.aplicar_lote`), in the consumer's batch transaction, and
+once per generation: each generation's `aplicado` table is the only guard (`idempotent`: no
+inbox rows, which guarded the same thing a second time, one more index insert per event). A
+known type whose data lacks what reporting reads goes to the dead-letter topic (`DeadLetter`,
+no retries): the handler raises, the runner retries the run's events one at a time, and only
+that one is set aside. A type reporting does not know, on a topic it reads, is skipped with a
+warning log line and counted, never a crash: producers may add event types before reporting
+learns them.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Suscripciones(Subscriptions):
         return service in self.servicios or super().wants(service, event_type)
 
 
-subscriptions = Suscripciones(servicios=domain.servicios_leidos())
+subscriptions = Suscripciones(idempotent=True, servicios=domain.servicios_leidos())
 for _servicio in sorted(domain.servicios_leidos()):
     subscriptions.on_batch(
         _servicio,

@@ -7,8 +7,8 @@ number of set-based statements per projection and history (see `_historia`), not
 event.
 
 - Idempotence: an event is applied to a generation once, guarded by that generation's `aplicado`
-  table (the consumer's inbox already absorbs plain redelivery; this also covers DLQ replays,
-  which reach a rebuild twice, and the live/rebuild overlap at the swap).
+  table alone (the live consumer writes no inbox rows): redelivery, DLQ replays (which reach a
+  rebuild twice) and the live/rebuild overlap at the swap.
 - Order: a fact not older than its entity's newest one extends the history in place
   (`domain.avanzar`, on the rows read into memory, in event order); an older one (a late event,
   e.g. a DLQ replay) is *inserted at its place*: the entity's history is refolded from all its

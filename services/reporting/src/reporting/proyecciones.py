@@ -512,6 +512,10 @@ def tabla_de_historia(h: Historia, s: str) -> list[str]:
     ]
 
 
+FILLFACTOR_CONTEO = 50
+"""Count tables are small and every statement updates many of their rows: half of each page is
+left free for the new versions, so the updates stay on their page (HOT)."""
+
 NIVELES_CONTEO = (("conteo", "municipio"), ("conteo_dpto", "departamento"))
 """The two count tables of a history or point table (suffix, territory column): by
 municipality, for municipal reports; by department, for the nation's and departments' (a
@@ -560,7 +564,9 @@ def _conteo(
 
     The triggers see every row a statement changed at once (transition tables), so a COPY of
     20,000 rows costs one grouped upsert per table, not 20,000; keys are upserted in order, so
-    concurrent writers lock them in the same order; keys that fall to zero are deleted.
+    concurrent writers lock them in the same order; keys that fall to zero are deleted, found by
+    the upsert's own RETURNING (their row's ctid), so no index reads `n` and its updates are HOT
+    (heap-only: no new index entry; `fillfactor` leaves them room on the page).
     """
     definicion = "".join(f"{c} {t}, " for c, t in columnas)
     niveles = _por_nivel(municipio, [c for c, _ in columnas])
@@ -573,12 +579,13 @@ def _conteo(
                 for fuente, signo in fuentes
             )
             sentencias.append(
-                f"INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
+                f"WITH cambiadas AS (INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
                 f" SELECT {nombres}, sum(d) FROM ({partes}) x"
                 f" GROUP BY {nombres} HAVING sum(d) <> 0 ORDER BY {nombres}"
                 f" ON CONFLICT ON CONSTRAINT {tabla}_{sufijo}_clave"
-                f" DO UPDATE SET n = c.n + EXCLUDED.n;"
-                f" DELETE FROM {s}.{tabla}_{sufijo} WHERE n = 0;"
+                f" DO UPDATE SET n = c.n + EXCLUDED.n RETURNING c.ctid AS fila, c.n)"
+                " SELECT array_agg(fila) INTO ceros FROM cambiadas WHERE n = 0;"
+                f" DELETE FROM {s}.{tabla}_{sufijo} WHERE ctid = ANY(ceros);"
             )
         return " ".join(sentencias)
 
@@ -591,21 +598,18 @@ def _conteo(
     tablas = [
         f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo (municipio text, {definicion}"
         "n bigint NOT NULL, departamento text GENERATED ALWAYS AS (left(municipio, 2)) STORED,"
-        f" CONSTRAINT {tabla}_conteo_clave UNIQUE NULLS NOT DISTINCT ({niveles[0][1]}))",
+        f" CONSTRAINT {tabla}_conteo_clave UNIQUE NULLS NOT DISTINCT ({niveles[0][1]}))"
+        f" WITH (fillfactor = {FILLFACTOR_CONTEO})",
         f"CREATE TABLE IF NOT EXISTS {s}.{tabla}_conteo_dpto (departamento text, {definicion}"
         f"n bigint NOT NULL, CONSTRAINT {tabla}_conteo_dpto_clave"
-        f" UNIQUE NULLS NOT DISTINCT ({niveles[1][1]}))",
+        f" UNIQUE NULLS NOT DISTINCT ({niveles[1][1]})) WITH (fillfactor = {FILLFACTOR_CONTEO})",
     ]
     return [
         *tablas,
-        # the keys whose count fell to zero, found without a scan and deleted at once: a table
-        # holds exactly the counts of the rows there are (what a rebuild would give)
-        *(
-            f"CREATE INDEX IF NOT EXISTS {tabla}_{sufijo}_cero ON {s}.{tabla}_{sufijo} (n)"
-            " WHERE n = 0"
-            for sufijo, _ in NIVELES_CONTEO
-        ),
-        f"CREATE OR REPLACE FUNCTION {funcion}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+        # a table holds exactly the counts of the rows there are (what a rebuild would give):
+        # the keys whose count fell to zero are deleted by the statement that zeroed them
+        f"CREATE OR REPLACE FUNCTION {funcion}() RETURNS trigger LANGUAGE plpgsql AS $f$"
+        f" DECLARE ceros tid[]; BEGIN"
         f" IF TG_OP = 'INSERT' THEN {delta(('nuevas', 1))}"
         f" ELSIF TG_OP = 'UPDATE' THEN {delta(('nuevas', 1), ('viejas', -1))}"
         f" ELSE {delta(('viejas', -1))} END IF; RETURN NULL; END $f$",
