@@ -279,6 +279,19 @@ async def _busquedas(app: FastAPI) -> int:
         return int(n.scalar_one())
 
 
+async def _ultimas_busquedas(app: FastAPI, n: int) -> list[tuple[str | None, bool]]:
+    """The last `n` search audit rows, oldest first: (family, found)."""
+    async with app.state.enrollment.engine.connect() as conn:
+        filas = await conn.execute(
+            text(
+                "SELECT familia_id, (detalle->>'encontrada')::boolean FROM auditoria"
+                " WHERE accion = 'BUSCAR_DOCUMENTO' ORDER BY id DESC LIMIT :n"
+            ),
+            {"n": n},
+        )
+        return [(f, e) for f, e in reversed(filas.all())]
+
+
 async def test_bulk_search_answers_each_document_as_the_single_search(client, app) -> None:
     """For the roles that may search in bulk (national, an entity) it answers each document as
     the single search does, in order (its body, or null where it answers 404), and audits each
@@ -315,6 +328,9 @@ async def test_bulk_search_answers_each_document_as_the_single_search(client, ap
         assert lote.status_code == 200, lote.text
         assert lote.json()["resultados"] == solos, (role, scope)
         assert await _busquedas(app) == antes + len(documentos)
+        assert await _ultimas_busquedas(app, len(documentos)) == [  # in the order asked
+            (x["familia_id"] if x else None, x is not None) for x in solos
+        ]
         vistos.add(tuple(x is not None for x in solos))
     assert vistos == {(True, False, True, True, True)}  # national and entity see every family
     anonimo = await client.post("/v1/familias/busqueda/lote", json={"documentos": documentos})

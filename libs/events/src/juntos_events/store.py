@@ -376,12 +376,8 @@ class EventStore:
         return {stream_id: expected + len(new) for stream_id, expected, new in streams}
 
     async def version(self, conn: AsyncConnection, stream_id: str) -> int:
-        result = await conn.execute(
-            select(func.coalesce(func.max(events.c.version), 0)).where(
-                events.c.stream_id == stream_id
-            )
-        )
-        return int(result.scalar_one())
+        """The stream's current version (0: no events)."""
+        return (await self.versions(conn, [stream_id]))[stream_id]
 
     async def versions(self, conn: AsyncConnection, stream_ids: Sequence[str]) -> dict[str, int]:
         """`version` of many streams in one statement (0 for a stream with no events)."""

@@ -580,19 +580,14 @@ async def _buscar(
                 p.role is Role.ENTIDAD or _puede_ver(p, fila.municipio, fila.cogestor_id)
             )
             resultados.append(_encontrada(fila, hallado) if visible else None)
-        vistas = [r.familia_id for r in resultados if r is not None]
-        for familia_ids, encontrada in (
-            (vistas, True),
-            ([None] * (len(huellas) - len(vistas)), False),
-        ):
-            await queries.auditar_familias(
-                conn,
-                actor=p.sub,
-                rol=p.role,
-                accion="BUSCAR_DOCUMENTO",
-                familia_ids=familia_ids,
-                detalle={"encontrada": encontrada},
-            )
+        await queries.auditar_familias(  # in the order asked
+            conn,
+            actor=p.sub,
+            rol=p.role,
+            accion="BUSCAR_DOCUMENTO",
+            familia_ids=[r.familia_id if r else None for r in resultados],
+            detalles=[{"encontrada": r is not None} for r in resultados],
+        )
     return resultados
 
 

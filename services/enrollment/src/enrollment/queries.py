@@ -210,11 +210,20 @@ async def auditar_familias(
     accion: str,
     familia_ids: Sequence[str | None],
     detalle: dict[str, Any] | None = None,
+    detalles: Sequence[dict[str, Any]] | None = None,
 ) -> None:
-    """`auditar` once per family, in one statement (a bulk read: one row for each family)."""
-    fila = {"actor": actor, "rol": rol, "accion": accion, "detalle": detalle or {}}
+    """`auditar` once per family, in one statement (a bulk read: one row for each family, in
+    the order given); `detalles`, if given, is each row's own detail instead of `detalle`."""
+    fila = {"actor": actor, "rol": rol, "accion": accion}
+    propios = detalles if detalles is not None else [detalle or {}] * len(familia_ids)
     if familia_ids:
-        await conn.execute(_AUDITAR, [{**fila, "familia_id": f} for f in familia_ids])
+        await conn.execute(
+            _AUDITAR,
+            [
+                {**fila, "familia_id": f, "detalle": d}
+                for f, d in zip(familia_ids, propios, strict=True)
+            ],
+        )
 
 
 async def llaves(conn: AsyncConnection, familia_ids: Sequence[str]) -> dict[str, bytes | None]:
