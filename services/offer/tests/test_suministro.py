@@ -1,4 +1,4 @@
-"""The supply of a (municipality, LB) pair, computed in one pass, against a plain recount."""
+"""The supply of (municipality, LB) pairs against a plain recount of the slot rows."""
 
 from __future__ import annotations
 
