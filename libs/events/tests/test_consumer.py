@@ -36,13 +36,22 @@ async def append_many(engine: AsyncEngine, store: EventStore, families: int, eac
     return expected
 
 
-def runner(engine: AsyncEngine, bootstrap: str, registry: EventRegistry, **kw) -> ConsumerRunner:
+def runner(
+    engine: AsyncEngine,
+    bootstrap: str,
+    registry: EventRegistry,
+    subs: Subscriptions | None = None,
+    **kw,
+) -> ConsumerRunner:
+    """A runner of the registry's topic: `subs`, or the adding projection's subscriptions."""
+    if subs is None:
+        subs = subscriptions(registry.service, kw.pop("poison_n", None))
     return ConsumerRunner(
         name=f"{registry.service}-projection",
         engine=engine,
         bootstrap=bootstrap,
         topics=[registry.topic],
-        subscriptions=subscriptions(registry.service, kw.pop("poison_n", None)),
+        subscriptions=subs,
         settings=ConsumerSettings(retry_backoff_seconds=0.01, **kw),
     )
 
@@ -335,13 +344,12 @@ def _batch_subscriptions(service: str, calls: list[list[tuple[str, int]]], poiso
 
 async def _run_batches(engine, registry, kafka_bootstrap, families: int, poison_n: int = 13):
     calls: list[list[tuple[str, int]]] = []
-    consumer = ConsumerRunner(
-        name="batches",
-        engine=engine,
-        bootstrap=kafka_bootstrap,
-        topics=[registry.topic],
-        subscriptions=_batch_subscriptions(registry.service, calls, poison_n=poison_n),
-        settings=ConsumerSettings(retry_backoff_seconds=0.01, max_attempts=2),
+    consumer = runner(
+        engine,
+        kafka_bootstrap,
+        registry,
+        _batch_subscriptions(registry.service, calls, poison_n=poison_n),
+        max_attempts=2,
     )
     task = asyncio.create_task(consumer.run())
 
@@ -453,14 +461,7 @@ async def test_idempotent_subscriptions_get_no_inbox_rows_and_see_redeliveries(
         seen.extend(e.id for e in envelopes)
 
     async def consume_until(n: int) -> str:
-        consumer = ConsumerRunner(
-            name="self-guarded",
-            engine=engine,
-            bootstrap=kafka_bootstrap,
-            topics=[registry.topic],
-            subscriptions=subs,
-            settings=ConsumerSettings(retry_backoff_seconds=0.01),
-        )
+        consumer = runner(engine, kafka_bootstrap, registry, subs)
         task = asyncio.create_task(consumer.run())
 
         async def enough() -> bool:

@@ -578,12 +578,18 @@ def _conteo(
                 f"SELECT {origen}, {signo} AS d FROM {fuente} WHERE {cuenta}"
                 for fuente, signo in fuentes
             )
-            sentencias.append(
-                f"WITH cambiadas AS (INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
+            upsert = (
+                f"INSERT INTO {s}.{tabla}_{sufijo} AS c ({nombres}, n)"
                 f" SELECT {nombres}, sum(d) FROM ({partes}) x"
                 f" GROUP BY {nombres} HAVING sum(d) <> 0 ORDER BY {nombres}"
                 f" ON CONFLICT ON CONSTRAINT {tabla}_{sufijo}_clave"
-                f" DO UPDATE SET n = c.n + EXCLUDED.n RETURNING c.ctid AS fila, c.n)"
+                " DO UPDATE SET n = c.n + EXCLUDED.n"
+            )
+            if all(signo > 0 for _, signo in fuentes):  # counts only grow: no zero to delete
+                sentencias.append(f"{upsert};")
+                continue
+            sentencias.append(
+                f"WITH cambiadas AS ({upsert} RETURNING c.ctid AS fila, c.n)"
                 " SELECT array_agg(fila) INTO ceros FROM cambiadas WHERE n = 0;"
                 f" DELETE FROM {s}.{tabla}_{sufijo} WHERE ctid = ANY(ceros);"
             )
